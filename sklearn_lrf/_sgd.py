@@ -299,29 +299,35 @@ def _batches(X, Y, sample_weight, batch_size, order):
 
 
 def _update(X, Y, sample_weight, rate, params, settings):
-    """One SGD step on a mini-batch; return the batch's summed loss before the step."""
+    """One SGD step on a mini-batch; return the batch's summed loss before the step.
+
+    Without momentum the L2 part is applied as weight decay, ``w <- (1 - rate l2) w``, which is
+    the same step as adding ``l2 w`` to the gradient but costs fewer operations per batch.
+    """
     outputs = X @ params.coef
     if settings.fit_intercept:
         outputs += params.intercept
     loss_sum, d_outputs = settings.loss.loss_gradient(outputs, Y, sample_weight)
     scale = 1.0 / X.shape[0]
     coef_gradient = X.T @ d_outputs
-    coef_gradient *= scale
-    if settings.l2:
-        coef_gradient += settings.l2 * params.coef
+    intercept_gradient = np.add.reduce(d_outputs, axis=0) if settings.fit_intercept else None
     if settings.momentum:
-        coef_gradient = _momentum(coef_gradient, params, "coef_velocity", settings)
-    params.coef -= rate * coef_gradient
+        coef_gradient *= scale
+        if settings.l2:
+            coef_gradient += settings.l2 * params.coef
+        params.coef -= rate * _momentum(coef_gradient, params, "coef_velocity", settings)
+        if intercept_gradient is not None:
+            intercept_gradient *= scale
+            direction = _momentum(intercept_gradient, params, "intercept_velocity", settings)
+            params.intercept -= rate * direction
+    else:
+        if settings.l2:
+            params.coef *= 1.0 - rate * settings.l2
+        params.coef -= (rate * scale) * coef_gradient
+        if intercept_gradient is not None:
+            params.intercept -= (rate * scale) * intercept_gradient
     if settings.l1:
         _soft_threshold(params.coef, rate * settings.l1)
-    if settings.fit_intercept:
-        intercept_gradient = d_outputs.sum(axis=0)
-        intercept_gradient *= scale
-        if settings.momentum:
-            intercept_gradient = _momentum(
-                intercept_gradient, params, "intercept_velocity", settings
-            )
-        params.intercept -= rate * intercept_gradient
     return loss_sum
 
 

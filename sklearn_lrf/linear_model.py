@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -273,20 +274,23 @@ class _BaseSGD(BaseEstimator):
         return self
 
     def _split_validation(self, X, y, Y, sample_weight, rng):
-        stratify = y if is_classifier(self) else None
-        indices = np.arange(X.shape[0])
-        train, validation = train_test_split(
-            indices,
-            test_size=self.validation_fraction,
-            random_state=rng,
-            stratify=stratify,
-        )
-        if len(train) == 0 or len(validation) == 0:
+        """Hold out ``validation_fraction`` of the rows, stratified for classifiers when every
+        class can be represented on both sides."""
+        n_validation = int(np.ceil(self.validation_fraction * X.shape[0]))
+        stratify = None
+        if is_classifier(self):
+            counts = np.unique(y, return_counts=True)[1]
+            if counts.min() >= 2 and len(counts) <= min(n_validation, X.shape[0] - n_validation):
+                stratify = y
+        if n_validation >= X.shape[0]:
             raise ValueError(
                 f"early_stopping needs samples on both sides of the split; with "
-                f"{X.shape[0]} samples and validation_fraction={self.validation_fraction} one "
-                "side is empty. Use more data or early_stopping=False."
+                f"{X.shape[0]} samples and validation_fraction={self.validation_fraction} the "
+                "training side is empty. Use more data or early_stopping=False."
             )
+        train, validation = train_test_split(
+            np.arange(X.shape[0]), test_size=n_validation, random_state=rng, stratify=stratify
+        )
         weights = None if sample_weight is None else sample_weight[validation]
         validation_data = (X[validation], y[validation], weights)
         train_weights = None if sample_weight is None else sample_weight[train]
@@ -422,7 +426,7 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``. ``"balanced"`` uses
         ``n_samples / (n_classes * np.bincount(y))``; it needs all the data, so ``partial_fit``
-        rejects it.
+        is not available with it.
 
     Attributes
     ----------
@@ -529,14 +533,15 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
 
     def _sample_weight(self, sample_weight, X, y, incremental):
         weights = super()._sample_weight(sample_weight, X, y, incremental)
+        if weights is not None and not incremental:
+            weighted_classes = np.unique(y[weights > 0])
+            if len(weighted_classes) < 2:
+                raise ValueError(
+                    f"Only one class has positive sample weight ({weighted_classes.tolist()}); "
+                    f"{type(self).__name__} needs at least 2 weighted classes."
+                )
         if self.class_weight is None:
             return weights
-        if incremental and self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' needs all the data, so partial_fit cannot use it. "
-                "Compute the weights once with sklearn.utils.class_weight.compute_class_weight "
-                "and pass them as a dict."
-            )
         per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         class_weights = per_class[np.searchsorted(self.classes_, y)].astype(X.dtype)
         return class_weights if weights is None else weights * class_weights
@@ -567,6 +572,16 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    def _partial_fit_available(self):
+        if self.class_weight == "balanced":
+            raise AttributeError(
+                "partial_fit is not available with class_weight='balanced', which needs all "
+                "the data. Compute the weights once with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+            )
+        return True
+
+    @available_if(_partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``X``, continuing the schedule, momentum and shuffling stream.
