@@ -56,12 +56,24 @@ def models(epochs):
         ("regression", "SGDRegressor (sklearn)", None, SGDRegressor(**theirs)),
         ("regression", "SGDLinearRegressor", 256, SGDLinearRegressor(batch_size=256, **ours)),
         ("regression", "SGDLinearRegressor", 32, SGDLinearRegressor(batch_size=32, **ours)),
-        ("classification", "SGDClassifier(log_loss) (sklearn)", None,
-         SGDClassifier(loss="log_loss", **theirs)),
-        ("classification", "SGDLogisticClassifier", 256,
-         SGDLogisticClassifier(batch_size=256, **ours)),
-        ("classification", "SGDLogisticClassifier", 32,
-         SGDLogisticClassifier(batch_size=32, **ours)),
+        (
+            "classification",
+            "SGDClassifier(log_loss) (sklearn)",
+            None,
+            SGDClassifier(loss="log_loss", **theirs),
+        ),
+        (
+            "classification",
+            "SGDLogisticClassifier",
+            256,
+            SGDLogisticClassifier(batch_size=256, **ours),
+        ),
+        (
+            "classification",
+            "SGDLogisticClassifier",
+            32,
+            SGDLogisticClassifier(batch_size=32, **ours),
+        ),
     ]
 
 

@@ -18,6 +18,8 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 # Rows gathered at once when shuffling: about this many bytes, so one gather serves many
 # mini-batches while the block stays in cache.
 _GATHER_BYTES = 1 << 20
+# Factor by which a plateau divides the learning rate when plateau_reductions allows it.
+PLATEAU_DIVISOR = 5.0
 # Rows used to estimate the spectrum for learning_rate="auto".
 _AUTO_LR_ROWS = 10_000
 # Above this many columns the spectrum is estimated with an iterative solver.
@@ -96,6 +98,7 @@ class TrainingLog:
     validation_scores: list = field(default_factory=list)
     converged: bool = False
     stopped_by_observer: bool = False
+    rate_reductions: int = 0
 
 
 def auto_learning_rate(X, sample_weight, loss, batch_size, l2, fit_intercept):
@@ -151,9 +154,7 @@ def _largest_eigenvalue(X, weights, fit_intercept):
         last = gram.shape[0] - 1
         return float(eigh(gram / n, eigvals_only=True, subset_by_index=[last, last])[0])
     d = X.shape[1]
-    operator = LinearOperator(
-        (d, d), matvec=lambda v: X.T @ (weights * (X @ v)) / n, dtype=float
-    )
+    operator = LinearOperator((d, d), matvec=lambda v: X.T @ (weights * (X @ v)) / n, dtype=float)
     return float(eigsh(operator, k=1, which="LA", tol=1e-3, v0=np.ones(d))[0][0])
 
 
@@ -168,6 +169,7 @@ def train(
     rng,
     tol=None,
     n_iter_no_change=5,
+    plateau_reductions=0,
     validation_score=None,
     observer=None,
     verbose=0,
@@ -194,6 +196,10 @@ def train(
         consecutive epochs. The monitored value is the epoch's training loss, or minus the
         validation score when ``validation_score`` is given. ``None`` never stops early.
     n_iter_no_change : int, default=5
+    plateau_reductions : int, default=0
+        On the first ``plateau_reductions`` plateaus, divide the learning rate by
+        ``PLATEAU_DIVISOR`` and go on instead of stopping (scikit-learn's MLP
+        ``learning_rate="adaptive"``); the next plateau stops training.
     validation_score : callable or None, default=None
         ``validation_score(params) -> float``, higher is better, evaluated after each epoch.
     observer : callable or None, default=None
@@ -220,22 +226,21 @@ def train(
     n_batches = -(-n_samples // settings.batch_size)
     log = TrainingLog()
     best, epochs_without_improvement = math.inf, 0
+    rate_scale = 1.0
     for _ in range(max_epochs):
         started = time.perf_counter()
-        rates = _epoch_rates(settings.schedule, params, n_batches)
+        rates = _epoch_rates(settings.schedule, params, n_batches, rate_scale)
         order = rng.permutation(n_samples) if settings.shuffle else None
         total_loss = 0.0
         batches = _batches(X, Y, sample_weight, settings.batch_size, order)
-        for rate, (X_batch, Y_batch, weight_batch) in zip(rates, batches):
+        for rate, (X_batch, Y_batch, weight_batch) in zip(rates, batches, strict=True):
             batch_loss = _update(X_batch, Y_batch, weight_batch, rate, params, settings)
             if not math.isfinite(batch_loss):
                 _diverged(name, params, rate, "the training loss")
             total_loss += batch_loss
             step = params.n_updates
             params.n_updates += 1
-            if observer is not None and observer(
-                step, rate, batch_loss / X_batch.shape[0], params
-            ):
+            if observer is not None and observer(step, rate, batch_loss / X_batch.shape[0], params):
                 log.stopped_by_observer = True
                 return log
         params.n_epochs += 1
@@ -255,17 +260,21 @@ def train(
             )
             best = min(best, monitored)
             if epochs_without_improvement >= n_iter_no_change:
-                log.converged = True
-                break
+                if log.rate_reductions == plateau_reductions:
+                    log.converged = True
+                    break
+                log.rate_reductions += 1
+                rate_scale /= PLATEAU_DIVISOR
+                epochs_without_improvement = 0
     return log
 
 
-def _epoch_rates(schedule, params, n_batches):
+def _epoch_rates(schedule, params, n_batches, scale):
     if schedule.unit == "batch":
         rates = schedule(np.arange(params.n_updates, params.n_updates + n_batches))
     else:
         rates = np.full(n_batches, schedule(params.n_epochs))
-    return rates.tolist()
+    return (rates * scale).tolist()
 
 
 def _batches(X, Y, sample_weight, batch_size, order):

@@ -31,10 +31,13 @@ __all__ = ["SGDLinearRegressor", "SGDLogisticClassifier"]
 
 _COMMON_PARAMETERS_DOC = """learning_rate : float, Schedule or "auto", default="auto"
         Step size. A float is a constant rate; a :mod:`~sklearn_lrf.schedules` object maps the
-        update count (per mini-batch or per epoch, as the schedule says) to a rate; ``"auto"``
-        uses ``1 / L(b)``, the inverse of the expected smoothness of a mini-batch of
+        update count (per mini-batch or per epoch, as the schedule says) to a rate. ``"auto"``
+        starts at ``1 / L(b)``, the inverse of the expected smoothness of a mini-batch of
         ``batch_size`` samples (see :func:`sklearn_lrf._sgd.auto_learning_rate`), which keeps a
-        default fit stable on unscaled data. The rate used is stored in ``learning_rate_``.
+        default fit stable on unscaled data; in ``fit`` with ``tol`` set, each of the first
+        three plateaus divides the rate by 5 (like ``MLPRegressor(learning_rate="adaptive")``)
+        so the final iterate settles, and the fourth stops training. The starting rate is
+        stored in ``learning_rate_``.
     batch_size : int >= 1, default=32
         Samples per mini-batch (the last batch of an epoch may be smaller).
     max_iter : int >= 1, default=200
@@ -58,9 +61,10 @@ _COMMON_PARAMETERS_DOC = """learning_rate : float, Schedule or "auto", default="
     fit_intercept : bool, default=True
         Fit an unpenalised intercept.
     tol : float >= 0 or None, default=1e-4
-        Stop once the monitored value (the epoch's training objective, or the validation score
-        with ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change``
-        consecutive epochs. ``None`` runs all ``max_iter`` epochs.
+        A plateau is ``n_iter_no_change`` consecutive epochs in which the monitored value (the
+        epoch's training objective, or the validation score with ``early_stopping``) did not
+        improve by ``tol``; it stops training (with ``"auto"``, see ``learning_rate``).
+        ``None`` runs all ``max_iter`` epochs.
     n_iter_no_change : int >= 1, default=5
         Epochs without improvement before stopping.
     early_stopping : bool, default=False
@@ -88,6 +92,10 @@ _COMMON_ATTRIBUTES_DOC = """learning_rate_ : Schedule
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit``, when ``X`` has string column names."""
+
+
+# With learning_rate="auto", plateaus divide the rate by 5 this many times before stopping.
+_AUTO_PLATEAU_REDUCTIONS = 3
 
 
 class _BaseSGD(BaseEstimator):
@@ -259,6 +267,7 @@ class _BaseSGD(BaseEstimator):
             rng=rng,
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
+            plateau_reductions=_AUTO_PLATEAU_REDUCTIONS if self.learning_rate == "auto" else 0,
             validation_score=validation_score,
             verbose=self.verbose,
             name=type(self).__name__,
@@ -269,6 +278,7 @@ class _BaseSGD(BaseEstimator):
                 f"monitored value was still improving by more than tol={self.tol}. Increase "
                 "max_iter, or pick a larger learning rate (LRFinderSearch finds one).",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         self._commit(params, rng, schedule, log)
         return self

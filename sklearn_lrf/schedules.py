@@ -98,9 +98,7 @@ class Schedule(BaseEstimator):
         """
         factor = peak_lr / self.peak_lr
         params = {
-            name: value * factor
-            for name, value in self.get_params().items()
-            if name.endswith("lr")
+            name: value * factor for name, value in self.get_params().items() if name.endswith("lr")
         }
         return clone(self).set_params(**params).validate()
 

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_lrf import DivergenceError, SGDLinearRegressor, SGDLogisticClassifier
-from sklearn_lrf import _sgd
+from sklearn_lrf import DivergenceError, SGDLinearRegressor, SGDLogisticClassifier, _sgd
 from sklearn_lrf._losses import SquaredError
 from sklearn_lrf.schedules import Constant, ExponentialDecay, ExponentialRamp, InverseScaling
 
@@ -67,9 +68,7 @@ def test_regressor_l2_matches_ridge(regression, momentum, nesterov):
 
 
 def test_regressor_l1_matches_lasso_with_exact_zeros():
-    X, y = make_regression(
-        n_samples=100, n_features=8, n_informative=3, noise=1.0, random_state=1
-    )
+    X, y = make_regression(n_samples=100, n_features=8, n_informative=3, noise=1.0, random_state=1)
     X = StandardScaler().fit_transform(X)
     alpha = 5.0
     model = SGDLinearRegressor(penalty="l1", alpha=alpha, **FULL_BATCH).fit(X, y)
@@ -81,9 +80,9 @@ def test_regressor_l1_matches_lasso_with_exact_zeros():
 
 def test_regressor_elasticnet_matches_sklearn(regression):
     X, y = regression
-    model = SGDLinearRegressor(
-        penalty="elasticnet", alpha=2.0, l1_ratio=0.4, **FULL_BATCH
-    ).fit(X, y)
+    model = SGDLinearRegressor(penalty="elasticnet", alpha=2.0, l1_ratio=0.4, **FULL_BATCH).fit(
+        X, y
+    )
     reference = ElasticNet(alpha=2.0, l1_ratio=0.4, tol=1e-12, max_iter=100_000).fit(X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
 
@@ -159,9 +158,7 @@ def test_integer_weights_equal_repeated_rows_in_one_batch(weights, classify):
 )
 def test_same_random_state_gives_identical_fits(seed, batch_size, momentum):
     X, y = load_iris(return_X_y=True)
-    params = dict(
-        random_state=seed, batch_size=batch_size, momentum=momentum, max_iter=3, tol=None
-    )
+    params = dict(random_state=seed, batch_size=batch_size, momentum=momentum, max_iter=3, tol=None)
     first = SGDLogisticClassifier(**params).fit(X, y)
     second = SGDLogisticClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(first.coef_, second.coef_)
@@ -178,9 +175,7 @@ def test_same_random_state_gives_identical_fits(seed, batch_size, momentum):
 def test_partial_fit_epochs_equal_fit_epochs(epochs, batch_size, momentum, per_epoch):
     X, y = load_iris(return_X_y=True)
     schedule = ExponentialDecay(0.05, gamma=0.7, unit="epoch" if per_epoch else "batch")
-    params = dict(
-        learning_rate=schedule, batch_size=batch_size, momentum=momentum, random_state=3
-    )
+    params = dict(learning_rate=schedule, batch_size=batch_size, momentum=momentum, random_state=3)
     fitted = SGDLogisticClassifier(max_iter=epochs, tol=None, **params).fit(X, y)
     incremental = SGDLogisticClassifier(**params)
     for _ in range(epochs):
@@ -234,9 +229,7 @@ def test_labels_of_any_type_and_consistent_outputs():
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X))
-    np.testing.assert_array_equal(
-        model.decision_function(X).argmax(axis=1), proba.argmax(axis=1)
-    )
+    np.testing.assert_array_equal(model.decision_function(X).argmax(axis=1), proba.argmax(axis=1))
     np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), proba, rtol=1e-12)
     assert np.mean(model.predict(X) == labels) > 0.9
 
@@ -388,11 +381,17 @@ def test_observer_sees_each_update_and_can_stop(regression):
         return step == 20
 
     log = _sgd.train(
-        X, y[:, None], None, params, settings_, max_epochs=10,
-        rng=np.random.RandomState(0), observer=observer,
+        X,
+        y[:, None],
+        None,
+        params,
+        settings_,
+        max_epochs=10,
+        rng=np.random.RandomState(0),
+        observer=observer,
     )
     assert log.stopped_by_observer and params.n_updates == 21
-    steps, rates, losses = map(np.array, zip(*seen))
+    steps, rates, losses = map(np.array, zip(*seen, strict=True))
     np.testing.assert_array_equal(steps, np.arange(21))
     np.testing.assert_allclose(rates, schedule(np.arange(21)))
     # The loss reported at a step is its batch's mean loss under the weights before the update.
@@ -401,3 +400,34 @@ def test_observer_sees_each_update_and_can_stop(regression):
         rows = slice(10 * (step % 12), 10 * (step % 12) + 10)
         expected = 0.5 * np.mean((X[rows] @ coef[:, 0] + intercept[0] - y[rows]) ** 2)
         assert losses[step] == pytest.approx(expected, rel=1e-12)
+
+
+def test_plateaus_divide_the_rate_then_stop(regression):
+    X, y = regression
+    params = _sgd.Parameters(coef=np.zeros((X.shape[1], 1)), intercept=np.zeros(1))
+    settings_ = _sgd.Settings(loss=SquaredError, schedule=Constant(0.05), batch_size=4)
+    rates = []
+    log = _sgd.train(
+        X,
+        y[:, None],
+        None,
+        params,
+        settings_,
+        max_epochs=1000,
+        rng=np.random.RandomState(0),
+        tol=1e-2,
+        n_iter_no_change=3,
+        plateau_reductions=2,
+        observer=lambda step, rate, loss, current: rates.append(rate),
+    )
+    assert log.converged and log.rate_reductions == 2
+    np.testing.assert_allclose(np.unique(rates), [0.05 / 25, 0.05 / 5, 0.05])
+
+
+def test_default_regressor_scores_like_least_squares_under_cross_validation():
+    X, y = load_diabetes(return_X_y=True)
+    ours = cross_val_score(
+        make_pipeline(StandardScaler(), SGDLinearRegressor(random_state=0)), X, y, cv=5
+    )
+    reference = cross_val_score(LinearRegression(), X, y, cv=5)
+    assert abs(ours.mean() - reference.mean()) < 0.01
