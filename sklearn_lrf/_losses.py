@@ -37,14 +37,14 @@ class BinaryLogLoss:
 
     @staticmethod
     def loss_gradient(Z, Y, sample_weight=None):
-        losses = np.logaddexp(0.0, Z)
-        losses -= Y * Z
+        softplus = np.logaddexp(0.0, Z)
         gradient = expit(Z)
         gradient -= Y
-        if sample_weight is not None:
-            losses *= sample_weight[:, None]
-            gradient *= sample_weight[:, None]
-        return float(losses.sum()), gradient
+        if sample_weight is None:
+            return float(softplus.sum() - np.vdot(Y, Z)), gradient
+        losses = softplus - Y * Z
+        gradient *= sample_weight[:, None]
+        return float(np.vdot(sample_weight, losses)), gradient
 
 
 class MultinomialLogLoss:

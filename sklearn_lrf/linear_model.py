@@ -278,7 +278,7 @@ class _BaseSGD(BaseEstimator):
                 f"monitored value was still improving by more than tol={self.tol}. Increase "
                 "max_iter, or pick a larger learning rate (LRFinderSearch finds one).",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,  # the caller of fit, past fit and scikit-learn's _fit_context
             )
         self._commit(params, rng, schedule, log)
         return self
