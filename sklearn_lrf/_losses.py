@@ -37,12 +37,14 @@ class BinaryLogLoss:
 
     @staticmethod
     def loss_gradient(Z, Y, sample_weight=None):
-        softplus = np.logaddexp(0.0, Z)
+        # Summing softplus(z) and y z separately would cancel catastrophically for confident
+        # predictions: subtract per sample, then sum.
+        losses = np.logaddexp(0.0, Z)
+        losses -= Y * Z
         gradient = expit(Z)
         gradient -= Y
         if sample_weight is None:
-            return float(softplus.sum() - np.vdot(Y, Z)), gradient
-        losses = softplus - Y * Z
+            return float(losses.sum()), gradient
         gradient *= sample_weight[:, None]
         return float(np.vdot(sample_weight, losses)), gradient
 

@@ -356,6 +356,8 @@ class CosineAnnealing(Schedule):
             return _cosine(self.lr, self.min_lr, np.mod(t, n) / n)
         m = self.cycle_mult
         cycle = np.floor(np.log1p(t / n * (m - 1.0)) / np.log(m))
+        # The logarithm can land just below an integer at a cycle's first step: correct it.
+        cycle += t >= n * (m ** (cycle + 1.0) - 1.0) / (m - 1.0)
         cycle_start = n * (m**cycle - 1.0) / (m - 1.0)
         return _cosine(self.lr, self.min_lr, (t - cycle_start) / (n * m**cycle))
 
