@@ -10,9 +10,10 @@ from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
     validate_parameter_constraints,
+    validate_params,
 )
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "validate_params_of"]
+__all__ = ["HasMethods", "Interval", "StrOptions", "validate_params", "validate_params_of"]
 
 
 def validate_params_of(obj):

@@ -172,7 +172,11 @@ class _BaseSGD(BaseEstimator):
     # -- subclass hooks ------------------------------------------------------------------
 
     def _encode_targets(self, y, dtype, first_call, classes):
-        """Return ``(Y, loss, n_outputs)`` for the loop; set label attributes on first call."""
+        """Check ``y`` (setting label attributes on the first call), then encode it."""
+        return self._loop_targets(y, dtype)
+
+    def _loop_targets(self, y, dtype):
+        """``(Y, loss, n_outputs)``: targets encoded for the training loop, and its loss."""
         raise NotImplementedError
 
     def _sample_weight(self, sample_weight, X, y, incremental):
@@ -366,7 +370,7 @@ class SGDLinearRegressor(RegressorMixin, _BaseSGD):
     (10,)
     """
 
-    def _encode_targets(self, y, dtype, first_call, classes):
+    def _loop_targets(self, y, dtype):
         return y.astype(dtype, copy=False)[:, None], SquaredError, 1
 
     def _validation_score(self, params, X, y, sample_weight):
@@ -528,6 +532,9 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
                 f"classes={np.unique(classes).tolist()} differs from the classes of the first "
                 f"partial_fit call, {self.classes_.tolist()}."
             )
+        return self._loop_targets(y, dtype)
+
+    def _loop_targets(self, y, dtype):
         codes = np.searchsorted(self.classes_, y)
         n_classes = len(self.classes_)
         unknown = (codes >= n_classes) | (self.classes_[np.minimum(codes, n_classes - 1)] != y)

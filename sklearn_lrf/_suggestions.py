@@ -1,0 +1,101 @@
+"""Suggestion rules: learning rates read off a range-test curve.
+
+Each rule takes the ramp's learning rates (increasing) and the smoothed losses over the usable
+part of the curve (see :func:`usable_range`) and returns one learning rate. The fastai rules
+follow ``fastai/callback/schedule.py`` (fastai 2.7). ``lag_corrected`` is ours and the default;
+``benchmarks/bench_finder.py`` shows why.
+"""
+
+import numpy as np
+
+
+def usable_range(n_points, stop):
+    """Slice of the curve that rules read: skip the first tenth, end before ``stop``.
+
+    The first tenth is the warm-up of the smoothing (fastai skips ``num_it // 10`` points too);
+    ``stop`` is the index where the ramp stopped for divergence (excluded), or ``n_points``.
+    """
+    start = n_points // 10
+    return slice(start, max(stop, start + 2))
+
+
+def minimum(lrs, losses):
+    """One tenth of the rate at the lowest smoothed loss (fastai ``minimum``, Smith 2015).
+
+    ``lr = lrs[argmin(losses)] / 10``: the loss is still falling there, an order of magnitude
+    below where training stops improving.
+    """
+    return float(lrs[np.argmin(losses)] / 10.0)
+
+
+def steepest(lrs, losses):
+    """The rate where the smoothed loss falls fastest against ``log(lr)`` (fastai ``steep``).
+
+    With ``g_i = (loss_{i+1} - loss_i) / (log lr_{i+1} - log lr_i)``, returns ``lrs[argmin g]``.
+    """
+    slopes = np.diff(losses) / np.diff(np.log(lrs))
+    return float(lrs[np.argmin(slopes)])
+
+
+def valley(lrs, losses):
+    """Two thirds down the longest valley (fastai ``valley``, by Zachary Mueller).
+
+    The valley is the longest strictly decreasing subsequence of the losses, ending at index
+    ``end`` and starting ``length`` points before it; the rule returns the rate at
+    ``start + int(length / 3) + int(length / 6)``.
+    """
+    n = len(losses)
+    lengths = np.ones(n, dtype=int)
+    start, end = 0, 0
+    for i in range(1, n):
+        earlier = losses[:i] > losses[i]
+        if earlier.any():
+            lengths[i] = lengths[:i][earlier].max() + 1
+        if lengths[i] > lengths[end]:
+            end, start = i, i - lengths[i]
+    section = (end - start) / 3
+    return float(lrs[start + int(section) + int(section / 2)])
+
+
+def slide(lrs, losses, lr_diff=15, thresh=0.005, adjust_value=1.0):
+    """The interval-slide rule (fastai ``slide``, by Andrew Chang).
+
+    Slides a window of ``lr_diff`` points from the end of the curve towards the start while the
+    loss gradients (``np.gradient``) at its two ends differ by more than ``thresh``; returns the
+    rate at the window's left end when it stops, times ``adjust_value``.
+    """
+    gradient = np.gradient(losses)
+    right, left = -1, -1 - lr_diff
+    suggestion = lrs[max(left, -len(lrs))]
+    while left >= -len(losses) and abs(gradient[right] - gradient[left]) > thresh:
+        suggestion = lrs[left]
+        right, left = right - 1, left - 1
+    return float(suggestion * adjust_value)
+
+
+def lag_corrected(lrs, losses, smoothing, offset):
+    """Three times the rate at the smoothed-loss minimum, moved back by the smoothing's lag.
+
+    The bias-corrected moving average at point ``m`` (``offset + i`` from the ramp's start)
+    averages the raw losses of points ``j <= m`` with weights ``beta ** (m - j)``: its mean lag is
+    ``sum_j (m - j) beta ** (m - j) / sum_j beta ** (m - j)`` points (about 49 for
+    ``beta = 0.98``, several decades of rate on a 100-step ramp). The rule takes the rate that
+    many points before the minimum, where the raw loss actually bottomed out, and multiplies it by
+    3 (half a decade): training from scratch at a constant rate tolerates more than a ramp point
+    that inherits the progress of all smaller rates. The factor 3 is chosen by the benchmark over
+    1/3 and 1.
+    """
+    i = int(np.argmin(losses))
+    age = np.arange(offset + i + 1, dtype=float)
+    weights = smoothing**age
+    lag = np.sum(age * weights) / np.sum(weights)
+    return float(3.0 * lrs[max(0, round(i - lag))])
+
+
+RULES = {
+    "minimum": minimum,
+    "steepest": steepest,
+    "valley": valley,
+    "slide": slide,
+    "lag_corrected": lag_corrected,
+}

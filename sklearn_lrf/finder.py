@@ -1,0 +1,576 @@
+"""The learning-rate range test (Smith 2015; fastai's ``lr_find``) on any supported estimator.
+
+The test trains a fresh copy of the estimator while the learning rate ramps from ``min_lr`` to
+``max_lr`` and records, for each rate, the loss measured *after* the update(s) at that rate on
+data those updates did not see: the next mini-batch (or a validation set). Our estimators are
+driven through their own training loop; scikit-learn's ``SGDRegressor``, ``SGDClassifier``,
+``MLPRegressor`` and ``MLPClassifier`` (and anything else with ``partial_fit`` and a rate
+parameter) through ``partial_fit`` with the rate parameter set before each step.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_X_y
+
+from . import _sgd
+from ._param_validation import Interval, StrOptions, validate_params
+from ._suggestions import RULES, lag_corrected, usable_range
+from .linear_model import _BaseSGD
+from .schedules import Constant, ExponentialRamp, LinearRamp
+
+__all__ = ["LRFinderResult", "lr_range_test", "DEFAULT_RULE"]
+
+DEFAULT_RULE = "lag_corrected"
+# Rate parameters recognised on foreign estimators, in order of preference.
+KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init")
+# Learning-rate policies of scikit-learn estimators that would change the ramp's rates.
+_DECAYING_POLICIES = {"optimal", "invscaling", "adaptive"}
+
+
+@dataclass
+class LRFinderResult:
+    """What a range test measured.
+
+    Attributes
+    ----------
+    learning_rates : ndarray of shape (n_points,)
+        Rate of each recorded point, increasing.
+    losses : ndarray of shape (n_points,)
+        Loss measured after the update(s) at that rate on data they did not see (the next
+        mini-batch, or the validation set), so the curve is not shifted by one step.
+    smoothed_losses : ndarray of shape (n_points,)
+        Bias-corrected exponential moving average of ``losses``.
+    diverged_at : int or None
+        Index of the point where the smoothed loss first exceeded ``diverge_threshold`` times its
+        best (or became non-finite); the ramp stopped there. None if it never did.
+    suggestions : dict of str to float
+        Every rule's suggested rate (NaN when the curve is too short to read).
+    rule : str
+        The rule behind ``best_lr``.
+    loss_name : str
+        What the losses are, e.g. ``"log loss (next mini-batch)"``.
+    n_updates : int
+        Training updates the test made.
+    seconds : float
+        Wall time of the test.
+    stop_reason : str
+        Why the ramp ended.
+    """
+
+    learning_rates: np.ndarray
+    losses: np.ndarray
+    smoothed_losses: np.ndarray
+    diverged_at: int | None
+    suggestions: dict
+    rule: str
+    loss_name: str
+    n_updates: int
+    seconds: float
+    stop_reason: str
+    settings: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def best_lr(self):
+        """The rate suggested by ``rule``."""
+        return self.suggestions[self.rule]
+
+    def plot(self, ax=None, **kwargs):
+        """Plot the curve; see :class:`~sklearn_lrf.LRFinderDisplay`.
+
+        Returns
+        -------
+        display : LRFinderDisplay
+        """
+        from .plotting import LRFinderDisplay
+
+        return LRFinderDisplay(result=self).plot(ax=ax, **kwargs)
+
+
+class _Recorder:
+    """Smooths the losses as they arrive and says when the ramp has diverged."""
+
+    def __init__(self, smoothing, diverge_threshold):
+        self.beta = smoothing
+        self.threshold = diverge_threshold
+        self.rates, self.losses, self.smoothed = [], [], []
+        self.average, self.best, self.diverged_at = 0.0, np.inf, None
+
+    def add(self, rate, loss):
+        """Record one point; return True when the ramp should stop."""
+        self.rates.append(rate)
+        self.losses.append(loss)
+        if not np.isfinite(loss):
+            self.smoothed.append(np.nan)
+            self.diverged_at = len(self.losses) - 1
+            return True
+        self.average = self.beta * self.average + (1.0 - self.beta) * loss
+        smoothed = self.average / (1.0 - self.beta ** len(self.losses))
+        self.smoothed.append(smoothed)
+        self.best = min(self.best, smoothed)
+        if smoothed > self.threshold * self.best:
+            self.diverged_at = len(self.losses) - 1
+            return True
+        return False
+
+
+def suggest(learning_rates, smoothed_losses, stop, smoothing):
+    """Every rule's suggestion from the usable part of a curve (NaN if under 3 points)."""
+    usable = usable_range(len(learning_rates), stop)
+    lrs, losses = learning_rates[usable], smoothed_losses[usable]
+    if len(lrs) < 3 or not np.isfinite(losses).all():
+        return {name: np.nan for name in RULES}
+    rules = dict(
+        RULES, lag_corrected=partial(lag_corrected, smoothing=smoothing, offset=usable.start)
+    )
+    return {name: rule(lrs, losses) for name, rule in rules.items()}
+
+
+@validate_params(
+    {
+        "estimator": [object],
+        "X": ["array-like", "sparse matrix", object],
+        "y": ["array-like", None],
+        "min_lr": [Interval(Real, 0, None, closed="neither")],
+        "max_lr": [Interval(Real, 0, None, closed="neither")],
+        "n_steps": [Interval(Integral, 5, None, closed="left")],
+        "ramp": [StrOptions({"exponential", "linear"})],
+        "step_unit": [StrOptions({"batch", "epoch"})],
+        "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "smoothing": [Interval(Real, 0, 1, closed="left")],
+        "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
+        "validation": [Interval(Real, 0, 1, closed="neither"), tuple, None],
+        "rule": [StrOptions(set(RULES) | {"default"})],
+        "lr_param": [str, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "classes": ["array-like", None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=False,
+)
+def lr_range_test(
+    estimator,
+    X,
+    y=None,
+    *,
+    min_lr=1e-7,
+    max_lr=10.0,
+    n_steps=100,
+    ramp="exponential",
+    step_unit="batch",
+    restart_steps=None,
+    smoothing=0.98,
+    diverge_threshold=4.0,
+    validation=None,
+    rule="default",
+    lr_param=None,
+    batch_size=None,
+    classes=None,
+    random_state=None,
+):
+    """Run the learning-rate range test on a copy of ``estimator``.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        ``SGDLinearRegressor``, ``SGDLogisticClassifier``, or any estimator with ``partial_fit``
+        and a learning-rate parameter (scikit-learn's ``SGDRegressor``, ``SGDClassifier`` with a
+        probabilistic loss, ``MLPRegressor``, ``MLPClassifier`` with ``solver="sgd"`` or
+        ``"adam"``), possibly the last step of a ``Pipeline``, whose earlier steps are then
+        fitted once on the ramp's training data. It is cloned, never modified.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features), or iterable
+        Training data, or an iterable of ``(X_batch, y_batch)`` mini-batches (for data larger
+        than memory, e.g. the blocks of a dask array); it must yield ``n_steps + 1`` batches.
+    y : array-like of shape (n_samples,), default=None
+        Targets; None when ``X`` yields mini-batches.
+    min_lr, max_lr : float > 0, default=1e-7 and 10.0
+        Ends of the ramp; ``min_lr < max_lr``.
+    n_steps : int >= 5, default=100
+        Rates tried.
+    ramp : {"exponential", "linear"}, default="exponential"
+        Spacing of the rates: equal ratios (even on a log axis) or equal differences.
+    step_unit : {"batch", "epoch"}, default="batch"
+        Whether the rate advances per mini-batch or per epoch. Per epoch, a point's loss is the
+        mean loss of the epoch's mini-batches, each measured before its update (as Keras
+        reports an epoch), unless ``validation`` is given.
+    restart_steps : int >= 1, default=None
+        Restart mode: train every rate for ``restart_steps`` units from the same initial
+        weights on the same data (the Keras "reload weights" variant), so each point shows the
+        effect of its rate alone, not of the progress made at earlier rates. Costs
+        ``n_steps * restart_steps`` units.
+    smoothing : float in [0, 1), default=0.98
+        ``beta`` of the bias-corrected exponential moving average
+        ``s_i = (beta a_{i-1} + (1 - beta) loss_i) / (1 - beta ** (i + 1))``; 0 disables it.
+    diverge_threshold : float > 1, default=4.0
+        Stop once the smoothed loss exceeds this multiple of its best value.
+    validation : float in (0, 1) or tuple (X_val, y_val), default=None
+        Measure the loss on a held-out fraction of the data, or on the given data, after each
+        point instead of on the next mini-batch.
+    rule : {"default", "lag_corrected", "minimum", "steepest", "valley", "slide"}, \
+default="default"
+        Rule behind ``result.best_lr``; ``"default"`` is ``DEFAULT_RULE``
+        (``"lag_corrected"``).
+    lr_param : str, default=None
+        Name of the learning-rate parameter of a foreign estimator (``"eta0"`` or
+        ``"learning_rate_init"`` are found automatically).
+    batch_size : int, default=None
+        Mini-batch size. By default the estimator's own ``batch_size`` when it is an int, else
+        32, at most the number of samples; a given ``batch_size`` larger than the data is an
+        error.
+    classes : array-like, default=None
+        All class labels; needed for classifiers when ``X`` yields mini-batches.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling, the validation split and the copy of the estimator.
+
+    Returns
+    -------
+    result : LRFinderResult
+    """
+    if min_lr >= max_lr:
+        raise ValueError(
+            f"min_lr must be smaller than max_lr, got min_lr={min_lr} and max_lr={max_lr}."
+        )
+    if restart_steps is not None and step_unit == "epoch" and y is None:
+        raise ValueError("step_unit='epoch' needs arrays X and y, not an iterable of batches.")
+    started = time.perf_counter()
+    rng = check_random_state(random_state)
+    seed = rng.randint(np.iinfo(np.int32).max)
+    data = _Data.prepare(estimator, X, y, validation, classes, batch_size, step_unit, rng)
+    model = _adapter(data.estimator, lr_param, data.classes, seed)
+
+    ramp_class = ExponentialRamp if ramp == "exponential" else LinearRamp
+    rates = ramp_class(min_lr, max_lr, n_steps)(np.arange(n_steps))
+    recorder = _Recorder(smoothing, diverge_threshold)
+    stop_reason = f"completed all {n_steps} steps"
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            if restart_steps is None:
+                model.reset()
+                losses = _train_units(model, rates, data, step_unit, seed)
+                for rate, loss in zip(rates, losses, strict=True):
+                    if recorder.add(rate, loss):
+                        break
+            else:
+                for rate in rates:
+                    model.reset()
+                    units = _train_units(model, [rate] * restart_steps, data, step_unit, seed)
+                    if recorder.add(rate, list(units)[-1]):
+                        break
+        except _Diverged as error:
+            recorder.add(error.rate, np.inf)
+            stop_reason = f"training failed at learning rate {error.rate:.3g}: {error.cause}"
+    if recorder.diverged_at is not None and not stop_reason.startswith("training failed"):
+        stop_reason = (
+            f"diverged at learning rate {recorder.rates[recorder.diverged_at]:.3g}: the "
+            f"smoothed loss exceeded {diverge_threshold:g} x its best"
+        )
+    learning_rates = np.asarray(recorder.rates)
+    smoothed = np.asarray(recorder.smoothed)
+    stop = len(learning_rates) if recorder.diverged_at is None else recorder.diverged_at
+    suggestions = suggest(learning_rates, smoothed, stop, smoothing)
+    if stop < 3:
+        warnings.warn(
+            f"The range test diverged after {stop + 1} of {n_steps} steps (at learning rate "
+            f"{learning_rates[-1]:.3g}), too early to suggest a rate. Lower min_lr (for example "
+            f"to {min_lr / 1e3:.1g}), scale the features (StandardScaler), or raise "
+            "diverge_threshold.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return LRFinderResult(
+        learning_rates=learning_rates,
+        losses=np.asarray(recorder.losses),
+        smoothed_losses=smoothed,
+        diverged_at=recorder.diverged_at,
+        suggestions=suggestions,
+        rule=DEFAULT_RULE if rule == "default" else rule,
+        loss_name=f"{model.loss_name} ({data.measured_on(step_unit)})",
+        n_updates=model.n_updates,
+        seconds=time.perf_counter() - started,
+        stop_reason=stop_reason,
+        settings=dict(
+            min_lr=min_lr,
+            max_lr=max_lr,
+            n_steps=n_steps,
+            ramp=ramp,
+            step_unit=step_unit,
+            restart_steps=restart_steps,
+            smoothing=smoothing,
+            diverge_threshold=diverge_threshold,
+            batch_size=data.batch_size,
+        ),
+    )
+
+
+class _Diverged(Exception):
+    """Training raised because of the rate (overflow): the ramp's expected end."""
+
+    def __init__(self, rate, cause):
+        super().__init__(str(cause))
+        self.rate, self.cause = rate, cause
+
+
+def _train_units(model, rates, data, step_unit, seed):
+    """Train one unit (mini-batch or epoch) per rate; yield the loss measured after each."""
+    if step_unit == "batch":
+        batches = data.batches(seed)
+        batch = next(batches)
+        for rate in rates:
+            model.train(*batch, rate)
+            batch = _next_batch(batches)
+            yield model.loss(*(data.validation or batch))
+    else:
+        epochs = data.epochs(seed)
+        for rate in rates:
+            before_update = [model.train(*batch, rate) for batch in next(epochs)]
+            yield model.loss(*data.validation) if data.validation else np.nanmean(before_update)
+
+
+def _next_batch(batches):
+    try:
+        return next(batches)
+    except StopIteration:
+        raise ValueError(
+            "The iterable of mini-batches ran out before the ramp ended; it must yield "
+            "n_steps + 1 batches (lower n_steps or pass more data)."
+        ) from None
+
+
+@dataclass
+class _Data:
+    """The ramp's training data (arrays or a stream), after any Pipeline preprocessing."""
+
+    estimator: object
+    X: object
+    y: object
+    stream: object
+    validation: tuple | None
+    classes: np.ndarray | None
+    batch_size: int
+
+    @classmethod
+    def prepare(cls, estimator, X, y, validation, classes, batch_size, step_unit, rng):
+        final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+        batch_size_given = batch_size is not None
+        if not batch_size_given:
+            own = getattr(final, "batch_size", None)
+            batch_size = own if isinstance(own, Integral) else 32
+        if y is None:
+            if isinstance(estimator, Pipeline):
+                raise ValueError(
+                    "A Pipeline needs arrays X and y to fit its preprocessing steps; with an "
+                    "iterable of batches, fit them first and pass the final estimator."
+                )
+            if is_classifier(final) and classes is None:
+                raise ValueError("Pass classes=... (all labels) when X yields mini-batches.")
+            if step_unit == "epoch":
+                raise ValueError("step_unit='epoch' needs arrays X and y, not an iterable.")
+            if isinstance(validation, Real):
+                raise ValueError("validation must be (X_val, y_val) when X yields mini-batches.")
+            stream = iter(X)
+            return cls(final, None, None, stream, validation, _classes(classes), batch_size)
+        X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not is_classifier(final))
+        if is_classifier(final):
+            classes = np.unique(y if classes is None else classes)
+        if isinstance(validation, Real):
+            stratify = y if is_classifier(final) else None
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=validation, random_state=rng, stratify=stratify
+            )
+            validation = (X_val, y_val)
+        if isinstance(estimator, Pipeline):
+            preprocessing = clone(estimator[:-1]).fit(X, y)
+            X = preprocessing.transform(X)
+            if validation is not None:
+                validation = (preprocessing.transform(validation[0]), validation[1])
+        if not batch_size_given:
+            batch_size = min(batch_size, X.shape[0])
+        elif X.shape[0] < batch_size:
+            raise ValueError(
+                f"The ramp's training data has {X.shape[0]} samples, fewer than one mini-batch "
+                f"of {batch_size}. Lower batch_size or pass more data."
+            )
+        return cls(final, X, y, None, validation, classes, batch_size)
+
+    def measured_on(self, step_unit):
+        if self.validation is not None:
+            return "validation set"
+        return "next mini-batch" if step_unit == "batch" else "mini-batches, before update"
+
+    def batches(self, seed):
+        """Mini-batches: the stream, or shuffled passes over the arrays, reshuffled per pass."""
+        if self.stream is not None:
+            yield from self.stream
+            return
+        epochs = self.epochs(seed)
+        while True:
+            yield from next(epochs)
+
+    def epochs(self, seed):
+        """One list of shuffled mini-batches per pass over the arrays."""
+        rng = np.random.RandomState(seed)
+        n = self.X.shape[0]
+        while True:
+            order = rng.permutation(n)
+            yield [
+                (self.X[rows], self.y[rows])
+                for rows in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
+            ]
+
+
+def _classes(classes):
+    return None if classes is None else np.unique(classes)
+
+
+def _adapter(estimator, lr_param, classes, seed):
+    if isinstance(estimator, _BaseSGD):
+        if lr_param not in (None, "learning_rate"):
+            raise ValueError(
+                f"{type(estimator).__name__} takes its rate in learning_rate, not {lr_param!r}."
+            )
+        return _NativeModel(estimator, classes, seed)
+    return _PartialFitModel(estimator, lr_param, classes, seed)
+
+
+class _NativeModel:
+    """Drives SGDLinearRegressor / SGDLogisticClassifier through their training loop."""
+
+    def __init__(self, estimator, classes, seed):
+        self.estimator = clone(estimator).set_params(random_state=seed)
+        self.classes = classes
+        self.n_updates = 0
+        name = "log loss" if is_classifier(estimator) else "squared error / 2"
+        self.loss_name = name
+
+    def reset(self):
+        self.params = None
+
+    def _encode(self, X, y):
+        if not np.issubdtype(X.dtype, np.floating):
+            X = X.astype(float)
+        if self.params is not None:
+            return X, self.estimator._loop_targets(y, X.dtype)[0]
+        Y, loss, n_outputs = self.estimator._encode_targets(y, X.dtype, True, self.classes)
+        self.params = _sgd.Parameters(
+            coef=np.zeros((X.shape[1], n_outputs), dtype=X.dtype),
+            intercept=np.zeros(n_outputs, dtype=X.dtype),
+        )
+        self.settings = self.estimator._settings(loss, None)
+        return X, Y
+
+    def train(self, X, y, rate):
+        X, Y = self._encode(X, y)
+        settings = replace(
+            self.settings, schedule=Constant(rate), batch_size=X.shape[0], shuffle=False
+        )
+        losses = []
+        try:
+            _sgd.train(
+                X,
+                Y,
+                None,
+                self.params,
+                settings,
+                max_epochs=1,
+                rng=None,
+                observer=lambda step, rate, loss, params: losses.append(loss),
+            )
+        except _sgd.DivergenceError as error:
+            raise _Diverged(rate, error) from error
+        self.n_updates += 1
+        return losses[0]
+
+    def loss(self, X, y):
+        X, Y = self._encode(X, y)
+        outputs = np.asarray(X @ self.params.coef) + self.params.intercept
+        return self.settings.loss.loss_gradient(outputs, Y)[0] / X.shape[0]
+
+
+class _PartialFitModel:
+    """Drives a foreign estimator through ``partial_fit`` and its rate parameter."""
+
+    def __init__(self, estimator, lr_param, classes, seed):
+        if not hasattr(estimator, "partial_fit"):
+            raise TypeError(
+                f"{type(estimator).__name__} has no partial_fit, so the range test cannot "
+                "train it step by step (for MLPs use solver='sgd' or 'adam')."
+            )
+        params = estimator.get_params()
+        if lr_param is None:
+            lr_param = next((name for name in KNOWN_RATE_PARAMETERS if name in params), None)
+            if lr_param is None:
+                raise ValueError(
+                    f"{type(estimator).__name__} has no learning-rate parameter the range test "
+                    f"knows ({', '.join(KNOWN_RATE_PARAMETERS)}); name it with lr_param=..."
+                )
+        elif lr_param not in params:
+            raise ValueError(
+                f"{type(estimator).__name__} has no parameter {lr_param!r}; its parameters "
+                f"are {sorted(params)}."
+            )
+        self.prototype = clone(estimator)
+        if params.get("learning_rate") in _DECAYING_POLICIES:
+            self.prototype.set_params(learning_rate="constant")
+        if "random_state" in params:
+            self.prototype.set_params(random_state=seed)
+        self.lr_param = lr_param
+        self.classifier = is_classifier(estimator)
+        if self.classifier and not hasattr(self.prototype, "predict_proba"):
+            raise ValueError(
+                f"The range test measures the log loss, which needs predict_proba; "
+                f"{type(estimator).__name__} with these parameters has none (for SGDClassifier "
+                "use loss='log_loss' or 'modified_huber')."
+            )
+        self.classes = classes
+        self.loss_name = "log loss" if self.classifier else "squared error / 2"
+        self.n_updates = 0
+
+    def reset(self):
+        self.model = clone(self.prototype)
+        self.fitted = False
+
+    def train(self, X, y, rate):
+        before = self.loss(X, y) if self.fitted else np.nan
+        _set_rate(self.model, self.lr_param, rate)
+        extra = {"classes": self.classes} if self.classifier else {}
+        try:
+            self.model.partial_fit(X, y, **extra)
+        except (ValueError, FloatingPointError, OverflowError) as error:
+            if not self.fitted:
+                raise
+            raise _Diverged(rate, error) from error
+        self.fitted = True
+        self.n_updates += 1
+        return before
+
+    def loss(self, X, y):
+        if self.classifier:
+            proba = self.model.predict_proba(X)
+            if not np.isfinite(proba).all():
+                return np.inf
+            return log_loss(y, proba, labels=self.classes)
+        residual = self.model.predict(X) - np.asarray(y)
+        return 0.5 * float(np.mean(residual**2))
+
+
+def _set_rate(model, lr_param, rate):
+    """Set the rate parameter, and the live optimizer's rate of an MLP already started.
+
+    ``MLP*.partial_fit`` builds its optimizer on the first call and ignores later changes of
+    ``learning_rate_init``; its optimizers (sklearn.neural_network._stochastic_optimizers) read
+    ``learning_rate`` (SGD) and ``learning_rate_init`` (Adam) attributes.
+    """
+    model.set_params(**{lr_param: rate})
+    optimizer = getattr(model, "_optimizer", None)
+    if optimizer is not None:
+        optimizer.learning_rate_init = rate
+        optimizer.learning_rate = rate

@@ -1,0 +1,356 @@
+"""LRFinderSearch: run the range test, pick a learning rate, refit (used like GridSearchCV)."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, indexable
+
+from ._param_validation import HasMethods, Interval, StrOptions
+from ._suggestions import RULES
+from .finder import KNOWN_RATE_PARAMETERS, LRFinderResult, lr_range_test
+from .linear_model import _BaseSGD
+from .schedules import Schedule
+
+__all__ = ["LRFinderSearch"]
+
+
+def _estimator_has(method):
+    """Available when the fitted (or else the given) estimator has ``method``."""
+
+    def check(search):
+        estimator = getattr(search, "best_estimator_", search.estimator)
+        getattr(estimator, method)
+        return True
+
+    return check
+
+
+class LRFinderSearch(MetaEstimatorMixin, BaseEstimator):
+    """Pick the learning rate with the range test, then refit: a drop-in for a grid search.
+
+    ``fit`` runs :func:`~sklearn_lrf.lr_range_test` on the training data (or once per fold of
+    ``cv``, each fold's curve measured on its held-out part), takes the rate suggested by
+    ``rule`` (the median over folds), and refits a clone of ``estimator`` on all the data with
+    that rate, as a constant or as the peak of ``refit_schedule``.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        Any estimator :func:`~sklearn_lrf.lr_range_test` supports, or a Pipeline ending in one.
+    rule : {"default", "lag_corrected", "minimum", "steepest", "valley", "slide"}, \
+default="default"
+        Suggestion rule that picks ``best_lr_``; ``"default"`` is ``"lag_corrected"``.
+    cv : int, cross-validation generator, iterable or None, default=None
+        None runs one range test on all the data. Otherwise one per training fold, with the
+        fold's held-out part as the validation data of its curve.
+    refit_schedule : Schedule or None, default=None
+        For our SGD estimators: refit with ``refit_schedule.with_peak(best_lr_)`` instead of the
+        constant ``best_lr_`` (e.g. ``OneCycle``).
+    n_jobs : int, default=None
+        Folds run in parallel through joblib (``sklearn.utils.parallel``), so a joblib backend
+        such as dask or ray can spread them over machines.
+    min_lr, max_lr, n_steps, ramp, step_unit, restart_steps, smoothing, diverge_threshold, \
+validation, lr_param, batch_size
+        Passed to :func:`~sklearn_lrf.lr_range_test`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every range test (each fold gets the same seed) and the folds of an int ``cv``
+        when shuffled.
+
+    Attributes
+    ----------
+    best_lr_ : float
+        The chosen learning rate.
+    best_estimator_ : estimator
+        The clone refitted on all the data with ``best_lr_``.
+    suggestions_ : dict of str to float
+        Every rule's suggestion (medians over folds).
+    range_test_ : LRFinderResult
+        The curve (with folds: the median of the fold curves, and the median suggestions).
+    fold_range_tests_ : list of LRFinderResult or None
+        Each fold's range test; None without ``cv``.
+    range_test_time_ : float
+        Seconds spent in range tests.
+    refit_time_ : float
+        Seconds spent refitting.
+    classes_ : ndarray
+        Class labels of a classifier.
+    n_features_in_ : int
+    feature_names_in_ : ndarray
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_lrf import LRFinderSearch, SGDLinearRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> pipe = make_pipeline(StandardScaler(), SGDLinearRegressor(random_state=0))
+    >>> search = LRFinderSearch(pipe, random_state=0).fit(X, y)
+    >>> search.best_lr_ > 0
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"])],
+        "rule": [StrOptions(set(RULES) | {"default"})],
+        "cv": ["cv_object"],
+        "refit_schedule": [Schedule, None],
+        "n_jobs": [Integral, None],
+        "min_lr": [Interval(Real, 0, None, closed="neither")],
+        "max_lr": [Interval(Real, 0, None, closed="neither")],
+        "n_steps": [Interval(Integral, 5, None, closed="left")],
+        "ramp": [StrOptions({"exponential", "linear"})],
+        "step_unit": [StrOptions({"batch", "epoch"})],
+        "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "smoothing": [Interval(Real, 0, 1, closed="left")],
+        "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
+        "validation": [Interval(Real, 0, 1, closed="neither"), None],
+        "lr_param": [str, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        rule="default",
+        cv=None,
+        refit_schedule=None,
+        n_jobs=None,
+        min_lr=1e-7,
+        max_lr=10.0,
+        n_steps=100,
+        ramp="exponential",
+        step_unit="batch",
+        restart_steps=None,
+        smoothing=0.98,
+        diverge_threshold=4.0,
+        validation=None,
+        lr_param=None,
+        batch_size=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.rule = rule
+        self.cv = cv
+        self.refit_schedule = refit_schedule
+        self.n_jobs = n_jobs
+        self.min_lr = min_lr
+        self.max_lr = max_lr
+        self.n_steps = n_steps
+        self.ramp = ramp
+        self.step_unit = step_unit
+        self.restart_steps = restart_steps
+        self.smoothing = smoothing
+        self.diverge_threshold = diverge_threshold
+        self.validation = validation
+        self.lr_param = lr_param
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.target_tags.required = inner.target_tags.required
+        return tags
+
+    def _range_test_params(self, seed):
+        return dict(
+            min_lr=self.min_lr,
+            max_lr=self.max_lr,
+            n_steps=self.n_steps,
+            ramp=self.ramp,
+            step_unit=self.step_unit,
+            restart_steps=self.restart_steps,
+            smoothing=self.smoothing,
+            diverge_threshold=self.diverge_threshold,
+            rule=self.rule,
+            lr_param=self.lr_param,
+            batch_size=self.batch_size,
+            random_state=seed,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, groups=None):
+        """Run the range test(s), pick ``best_lr_`` and refit on all the data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv``.
+
+        Returns
+        -------
+        self : LRFinderSearch
+        """
+        if self.refit_schedule is not None and not isinstance(self._final(), _BaseSGD):
+            raise ValueError(
+                f"refit_schedule needs SGDLinearRegressor or SGDLogisticClassifier; "
+                f"{type(self._final()).__name__} takes only a float rate."
+            )
+        X, y, groups = indexable(X, y, groups)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        params = self._range_test_params(seed)
+        started = time.perf_counter()
+        if self.cv is None:
+            self.fold_range_tests_ = None
+            self.range_test_ = lr_range_test(
+                self.estimator, X, y, validation=self.validation, **params
+            )
+        else:
+            cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+            self.fold_range_tests_ = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fold_range_test)(self.estimator, X, y, train, test, params)
+                for train, test in cv.split(X, y, groups)
+            )
+            self.range_test_ = _aggregate(self.fold_range_tests_)
+        self.range_test_time_ = time.perf_counter() - started
+        self.suggestions_ = self.range_test_.suggestions
+        self.best_lr_ = self.range_test_.best_lr
+        if not np.isfinite(self.best_lr_):
+            raise ValueError(
+                f"The range test could not suggest a learning rate ({self.range_test_.stop_reason}"
+                f"). Lower min_lr, scale the features, or raise diverge_threshold."
+            )
+        started = time.perf_counter()
+        self.best_estimator_ = self._with_rate(self.best_lr_).fit(X, y)
+        self.refit_time_ = time.perf_counter() - started
+        return self
+
+    def _final(self):
+        return self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
+
+    def _with_rate(self, rate):
+        """A clone of ``estimator`` whose learning rate is ``rate``."""
+        estimator = clone(self.estimator)
+        final = self._final()
+        if isinstance(final, _BaseSGD):
+            name, value = (
+                "learning_rate",
+                (rate if self.refit_schedule is None else self.refit_schedule.with_peak(rate)),
+            )
+        else:
+            params = final.get_params()
+            name = self.lr_param or next(p for p in KNOWN_RATE_PARAMETERS if p in params)
+            value = rate
+        if isinstance(estimator, Pipeline):
+            name = f"{estimator.steps[-1][0]}__{name}"
+        return estimator.set_params(**{name: value})
+
+    @property
+    def classes_(self):
+        """Class labels of the refitted classifier."""
+        check_is_fitted(self)
+        return self.best_estimator_.classes_
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen during ``fit``."""
+        check_is_fitted(self)
+        return self.best_estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        """Feature names seen during ``fit``, when X had string column names."""
+        check_is_fitted(self)
+        return self.best_estimator_.feature_names_in_
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X):
+        """Transform with ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.transform(X)
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y=None, sample_weight=None):
+        """Score of ``best_estimator_`` (R^2 or accuracy for our estimators)."""
+        check_is_fitted(self)
+        if sample_weight is None:
+            return self.best_estimator_.score(X, y)
+        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+
+
+def _fold_range_test(estimator, X, y, train, test, params):
+    """Range test on one fold's training part, its curve measured on the held-out part."""
+    X_train, y_train = _rows(X, train), _rows(y, train)
+    validation = (_rows(X, test), _rows(y, test))
+    return lr_range_test(estimator, X_train, y_train, validation=validation, **params)
+
+
+def _rows(data, rows):
+    return data.iloc[rows] if hasattr(data, "iloc") else data[rows]
+
+
+def _log_median(rates):
+    """Median on a log scale of the finite rates (NaN when there is none)."""
+    rates = np.asarray(rates, dtype=float)
+    rates = rates[np.isfinite(rates)]
+    return float(np.exp(np.median(np.log(rates)))) if rates.size else np.nan
+
+
+def _aggregate(results):
+    """One result from the folds: median curve, median suggestion of every rule."""
+    longest = max(results, key=lambda result: len(result.learning_rates))
+    n = len(longest.learning_rates)
+
+    def padded(values):
+        return np.concatenate([values, np.full(n - len(values), np.nan)])
+
+    losses = np.nanmedian([padded(result.losses) for result in results], axis=0)
+    smoothed = np.nanmedian([padded(result.smoothed_losses) for result in results], axis=0)
+    suggestions = {
+        name: _log_median([result.suggestions[name] for result in results])
+        for name in results[0].suggestions
+    }
+    stops = [r.diverged_at for r in results if r.diverged_at is not None]
+    return LRFinderResult(
+        learning_rates=longest.learning_rates,
+        losses=losses,
+        smoothed_losses=smoothed,
+        diverged_at=min(stops) if stops else None,
+        suggestions=suggestions,
+        rule=results[0].rule,
+        loss_name=results[0].loss_name + f", median of {len(results)} folds",
+        n_updates=sum(r.n_updates for r in results),
+        seconds=sum(r.seconds for r in results),
+        stop_reason="; ".join(sorted({r.stop_reason for r in results})),
+        settings=results[0].settings,
+    )
