@@ -365,6 +365,11 @@ class _Data:
             own = getattr(final, "batch_size", None)
             batch_size = own if isinstance(own, Integral) else 32
         if y is None:
+            if hasattr(X, "shape"):
+                raise ValueError(
+                    "y is None: pass the targets, or pass X as an iterable of "
+                    "(X_batch, y_batch) mini-batches."
+                )
             if isinstance(estimator, Pipeline):
                 raise ValueError(
                     "A Pipeline needs arrays X and y to fit its preprocessing steps; with an "
@@ -376,15 +381,14 @@ class _Data:
                 raise ValueError("step_unit='epoch' needs arrays X and y, not an iterable.")
             if isinstance(validation, Real):
                 raise ValueError("validation must be (X_val, y_val) when X yields mini-batches.")
-            stream = iter(X)
-            return cls(final, None, None, stream, validation, _classes(classes), batch_size)
-        X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not is_classifier(final))
-        if is_classifier(final):
-            classes = np.unique(y if classes is None else classes)
+            if validation is not None:
+                validation = check_X_y(*validation, accept_sparse="csr", dtype=None)
+            classes = None if classes is None else np.unique(classes)
+            return cls(final, None, None, iter(X), validation, classes, batch_size)
+        classifier = is_classifier(final)
         if isinstance(validation, Real):
-            stratify = y if is_classifier(final) else None
             X, X_val, y, y_val = train_test_split(
-                X, y, test_size=validation, random_state=rng, stratify=stratify
+                X, y, test_size=validation, random_state=rng, stratify=y if classifier else None
             )
             validation = (X_val, y_val)
         if isinstance(estimator, Pipeline):
@@ -392,6 +396,12 @@ class _Data:
             X = preprocessing.transform(X)
             if validation is not None:
                 validation = (preprocessing.transform(validation[0]), validation[1])
+        checks = dict(accept_sparse="csr", dtype=None, y_numeric=not classifier)
+        X, y = check_X_y(X, y, **checks)
+        if validation is not None:
+            validation = check_X_y(*validation, **checks)
+        if classifier:
+            classes = np.unique(y if classes is None else classes)
         if not batch_size_given:
             batch_size = min(batch_size, X.shape[0])
         elif X.shape[0] < batch_size:
@@ -425,10 +435,6 @@ class _Data:
                 (self.X[rows], self.y[rows])
                 for rows in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
             ]
-
-
-def _classes(classes):
-    return None if classes is None else np.unique(classes)
 
 
 def _adapter(estimator, lr_param, classes, seed):

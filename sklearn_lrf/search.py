@@ -7,10 +7,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, indexable
+from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
 from ._param_validation import HasMethods, Interval, StrOptions
 from ._suggestions import RULES
@@ -202,7 +203,14 @@ validation, lr_param, batch_size
                 f"refit_schedule needs SGDLinearRegressor or SGDLogisticClassifier; "
                 f"{type(self._final()).__name__} takes only a float rate."
             )
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X, y, groups = indexable(X, y, groups)
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if is_classifier(self.estimator):
+            check_classification_targets(y)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         params = self._range_test_params(seed)
         started = time.perf_counter()
@@ -310,13 +318,9 @@ validation, lr_param, batch_size
 
 def _fold_range_test(estimator, X, y, train, test, params):
     """Range test on one fold's training part, its curve measured on the held-out part."""
-    X_train, y_train = _rows(X, train), _rows(y, train)
-    validation = (_rows(X, test), _rows(y, test))
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    validation = (_safe_indexing(X, test), _safe_indexing(y, test))
     return lr_range_test(estimator, X_train, y_train, validation=validation, **params)
-
-
-def _rows(data, rows):
-    return data.iloc[rows] if hasattr(data, "iloc") else data[rows]
 
 
 def _log_median(rates):

@@ -1,0 +1,283 @@
+"""lr_range_test against hand-written SGD, closed forms and scikit-learn's own estimators."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, make_regression
+from sklearn.linear_model import Ridge, SGDClassifier, SGDRegressor
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_lrf import LRFinderDisplay, SGDLinearRegressor, SGDLogisticClassifier, lr_range_test
+from sklearn_lrf.finder import DEFAULT_RULE
+
+
+@pytest.fixture(scope="module")
+def quadratic():
+    """Standardised least squares: the full-batch loss is a quadratic with known Hessian."""
+    X, y = make_regression(n_samples=64, n_features=3, noise=1.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    return X, y
+
+
+def full_batch_gd(X, y, rates, start=None):
+    """Hand-written gradient descent on sum r^2 / (2n); loss after each update."""
+    w = np.zeros(X.shape[1]) if start is None else start
+    losses = []
+    for rate in rates:
+        w = w - rate * X.T @ (X @ w - y) / len(X)
+        losses.append(0.5 * np.mean((X @ w - y) ** 2))
+    return np.array(losses)
+
+
+NO_INTERCEPT = SGDLinearRegressor(penalty=None, fit_intercept=False)
+
+
+def test_each_loss_belongs_to_the_rate_that_produced_it(quadratic):
+    X, y = quadratic
+    result = lr_range_test(
+        NO_INTERCEPT,
+        X,
+        y,
+        min_lr=1e-3,
+        max_lr=5.0,
+        n_steps=40,
+        batch_size=len(X),
+        diverge_threshold=1e6,
+        random_state=0,
+    )
+    expected_rates = np.geomspace(1e-3, 5.0, 40)
+    n = len(result.losses)
+    np.testing.assert_allclose(result.learning_rates, expected_rates[:n], rtol=1e-12)
+    np.testing.assert_allclose(result.losses, full_batch_gd(X, y, expected_rates)[:n], rtol=1e-9)
+
+
+def test_divergence_is_detected_just_past_two_over_largest_eigenvalue(quadratic):
+    X, y = quadratic
+    largest = np.linalg.eigvalsh(X.T @ X / len(X))[-1]
+    result = lr_range_test(
+        NO_INTERCEPT,
+        X,
+        y,
+        min_lr=1e-3,
+        max_lr=100.0,
+        n_steps=60,
+        batch_size=len(X),
+        random_state=0,
+    )
+    assert result.diverged_at is not None
+    diverged = result.learning_rates[result.diverged_at]
+    assert 2 / largest < diverged < 10 * 2 / largest
+    assert "diverged at learning rate" in result.stop_reason
+
+
+def test_smoothing_is_the_bias_corrected_moving_average(quadratic):
+    X, y = quadratic
+    beta = 0.9
+    result = lr_range_test(SGDLinearRegressor(), X, y, smoothing=beta, random_state=0)
+    average, expected = 0.0, []
+    for i, loss in enumerate(result.losses):
+        average = beta * average + (1 - beta) * loss
+        expected.append(average / (1 - beta ** (i + 1)))
+    np.testing.assert_allclose(result.smoothed_losses, expected, rtol=1e-12)
+    stop = result.diverged_at
+    if stop is not None:
+        assert result.smoothed_losses[stop] > 4 * np.min(result.smoothed_losses[:stop])
+        running_best = np.minimum.accumulate(result.smoothed_losses[:stop])
+        assert np.all(result.smoothed_losses[:stop] <= 4 * running_best)
+
+
+def test_restart_mode_trains_every_rate_from_the_same_start(quadratic):
+    X, y = quadratic
+    rates = np.geomspace(1e-2, 1.0, 10)
+    result = lr_range_test(
+        NO_INTERCEPT,
+        X,
+        y,
+        min_lr=1e-2,
+        max_lr=1.0,
+        n_steps=10,
+        restart_steps=5,
+        batch_size=len(X),
+        validation=(X, y),
+        random_state=0,
+    )
+    expected = [full_batch_gd(X, y, [rate] * 5)[-1] for rate in rates]
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-9)
+    assert result.n_updates == 50
+
+
+def test_linear_ramp_and_epoch_unit(quadratic):
+    X, y = quadratic
+    result = lr_range_test(
+        SGDLinearRegressor(),
+        X,
+        y,
+        min_lr=0.01,
+        max_lr=0.5,
+        n_steps=8,
+        ramp="linear",
+        step_unit="epoch",
+        batch_size=16,
+        diverge_threshold=1e9,
+        random_state=0,
+    )
+    np.testing.assert_allclose(result.learning_rates, np.linspace(0.01, 0.5, 8))
+    assert result.n_updates == 8 * 4
+    assert "before update" in result.loss_name
+
+
+def test_results_are_reproducible_and_the_estimator_untouched():
+    X, y = load_diabetes(return_X_y=True)
+    estimator = make_pipeline(StandardScaler(), SGDLinearRegressor(random_state=3))
+    params = clone(estimator).get_params()
+    first = lr_range_test(estimator, X, y, random_state=7)
+    second = lr_range_test(estimator, X, y, random_state=7)
+    np.testing.assert_array_equal(first.losses, second.losses)
+    assert first.suggestions == second.suggestions
+    assert not hasattr(estimator[-1], "coef_")
+    assert estimator.get_params().keys() == params.keys()
+
+
+def test_pipeline_preprocessing_is_fitted_on_the_ramp_data():
+    X, y = load_diabetes(return_X_y=True)
+    model = SGDLinearRegressor()
+    piped = lr_range_test(make_pipeline(StandardScaler(), model), X * 50 + 3, y, random_state=0)
+    direct = lr_range_test(model, StandardScaler().fit_transform(X), y, random_state=0)
+    np.testing.assert_allclose(piped.losses, direct.losses, rtol=1e-8)
+
+
+def test_stream_of_batches_equals_arrays(quadratic):
+    X, y = quadratic
+    params = dict(min_lr=1e-3, max_lr=1.0, n_steps=30, random_state=0)
+    arrays = lr_range_test(NO_INTERCEPT, X, y, batch_size=len(X), **params)
+    stream = lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(31)), **params)
+    np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
+    with pytest.raises(ValueError, match="ran out before the ramp ended"):
+        lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(10)), **params)
+
+
+def test_dask_array_blocks_stream():
+    da = pytest.importorskip("dask.array")
+    X, y = make_regression(n_samples=4000, n_features=5, noise=1.0, random_state=0)
+    X_dask, y_dask = da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100)
+    blocks = (
+        (X_dask.blocks[i].compute(), y_dask.blocks[i].compute()) for i in range(X_dask.numblocks[0])
+    )
+    streamed = lr_range_test(SGDLinearRegressor(), blocks, n_steps=39, random_state=0)
+    in_memory = [(X[i : i + 100], y[i : i + 100]) for i in range(0, 4000, 100)]
+    expected = lr_range_test(SGDLinearRegressor(), in_memory, n_steps=39, random_state=0)
+    np.testing.assert_array_equal(streamed.losses, expected.losses)
+    assert streamed.n_updates == 39 and np.isfinite(streamed.best_lr)
+
+
+def test_classifier_stream_needs_classes():
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError, match="Pass classes="):
+        lr_range_test(SGDLogisticClassifier(), iter([(X, y)]))
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SGDRegressor(random_state=0),
+        MLPRegressor(solver="sgd", hidden_layer_sizes=(8,), random_state=0),
+        MLPRegressor(solver="adam", hidden_layer_sizes=(8,), random_state=0),
+    ],
+    ids=["SGDRegressor", "MLPRegressor-sgd", "MLPRegressor-adam"],
+)
+def test_scikit_learn_regressors_follow_the_ramp_and_diverge(estimator):
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()
+    result = lr_range_test(
+        make_pipeline(StandardScaler(), estimator),
+        X,
+        y,
+        min_lr=1e-5,
+        max_lr=1e3,
+        n_steps=60,
+        batch_size=32,
+        random_state=0,
+    )
+    # The ramp reaches rates no model survives: only if each step used its rate does it stop.
+    assert result.diverged_at is not None
+    assert np.isfinite(result.losses[: result.diverged_at]).all()
+    assert 1e-5 < result.best_lr < 1e3
+    assert not hasattr(estimator, "coef_") and not hasattr(estimator, "coefs_")
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SGDClassifier(loss="log_loss", random_state=0),
+        MLPClassifier(solver="sgd", hidden_layer_sizes=(8,), random_state=0),
+        MLPClassifier(hidden_layer_sizes=(8,), random_state=0),
+    ],
+    ids=["SGDClassifier", "MLPClassifier-sgd", "MLPClassifier-adam"],
+)
+def test_scikit_learn_classifiers(estimator):
+    X, y = load_breast_cancer(return_X_y=True)
+    result = lr_range_test(
+        make_pipeline(StandardScaler(), estimator), X, y, n_steps=50, random_state=0
+    )
+    assert result.loss_name.startswith("log loss")
+    assert result.losses[0] < 1.0  # log loss of a barely trained model: about log 2
+    assert all(np.isfinite(rate) for rate in result.suggestions.values())
+
+
+def test_mlp_rate_reaches_the_live_optimizer():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    kwargs = dict(min_lr=1e-4, max_lr=1e-3, n_steps=20, random_state=0, batch_size=32)
+    mlp = MLPRegressor(solver="sgd", hidden_layer_sizes=(8,), random_state=0)
+    slow = lr_range_test(mlp, X, y, **kwargs)
+    fast = lr_range_test(mlp, X, y, **{**kwargs, "min_lr": 1e-2, "max_lr": 1e-1})
+    # Were the optimizer stuck at its first rate, later points would not pull apart this much.
+    assert fast.losses[-1] < 0.9 * slow.losses[-1]
+
+
+def test_rate_parameter_errors():
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(TypeError, match="has no partial_fit"):
+        lr_range_test(Ridge(), X, y)
+    with pytest.raises(ValueError, match="lr_param"):
+        lr_range_test(GaussianNB(), X, y > 150)
+    with pytest.raises(ValueError, match="has no parameter 'rate'"):
+        lr_range_test(SGDRegressor(), X, y, lr_param="rate")
+    with pytest.raises(ValueError, match="predict_proba"):
+        lr_range_test(SGDClassifier(), X, y > 150)
+
+
+def test_bad_settings_give_clear_errors(quadratic):
+    X, y = quadratic
+    with pytest.raises(ValueError, match="min_lr must be smaller than max_lr"):
+        lr_range_test(SGDLinearRegressor(), X, y, min_lr=1.0, max_lr=0.1)
+    with pytest.raises(InvalidParameterError, match="n_steps"):
+        lr_range_test(SGDLinearRegressor(), X, y, n_steps=3)
+    with pytest.raises(ValueError, match="fewer than one mini-batch of 100"):
+        lr_range_test(SGDLinearRegressor(), X, y, batch_size=100)
+
+
+def test_immediate_divergence_warns_with_advice(quadratic):
+    X, y = quadratic
+    with pytest.warns(UserWarning, match="Lower min_lr"):
+        result = lr_range_test(SGDLinearRegressor(), X * 1e4, y, min_lr=10.0, max_lr=1e4)
+    assert np.isnan(result.best_lr)
+
+
+def test_default_rule_and_plot(quadratic):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X, y = quadratic
+    result = lr_range_test(SGDLinearRegressor(), X, y, random_state=0)
+    assert result.rule == DEFAULT_RULE and result.best_lr == result.suggestions[DEFAULT_RULE]
+    display = result.plot()
+    assert isinstance(display, LRFinderDisplay)
+    assert display.ax_.get_xscale() == "log"
+    assert set(display.lines_) >= {"raw", "smoothed", DEFAULT_RULE}
