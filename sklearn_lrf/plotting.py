@@ -1,5 +1,7 @@
 """LRFinderDisplay: the range-test curve, scikit-learn Display style."""
 
+import warnings
+
 import numpy as np
 
 __all__ = ["LRFinderDisplay"]
@@ -18,7 +20,7 @@ class LRFinderDisplay:
     result : LRFinderResult
         The range test to draw.
     fold_results : list of LRFinderResult, default=None
-        Per-fold curves, drawn as a band.
+        Per-fold curves, drawn as a band from their 25th to 75th percentile.
 
     Attributes
     ----------
@@ -73,7 +75,7 @@ class LRFinderDisplay:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4.5))
+            _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
         result = self.result
         rates, smoothed = result.learning_rates, result.smoothed_losses
         self.lines_ = {}
@@ -104,20 +106,25 @@ class LRFinderDisplay:
                     [np.interp(np.log(rate), np.log(rates), smoothed)],
                     marker=_RULE_MARKERS.get(name, "*"),
                     linestyle="none",
-                    markersize=11 if chosen else 7,
+                    markersize=12 if chosen else 7,
                     color=f"C{i + 1}",
                     markeredgecolor="k" if chosen else "none",
                     label=f"{name}: {rate:.2g}" + (" (chosen)" if chosen else ""),
                 )
-        finite = smoothed[np.isfinite(smoothed)]
+                if chosen:
+                    self.lines_["chosen"] = ax.axvline(
+                        rate, color="k", linestyle="--", linewidth=0.8, zorder=1.5
+                    )
+        before_divergence = smoothed[: result.diverged_at or None]
+        finite = before_divergence[np.isfinite(before_divergence)]
         if finite.size:
-            low, high = finite.min(), finite[: result.diverged_at or None].max()
-            pad = 0.08 * (high - low or abs(high) or 1.0)
-            ax.set_ylim(low - pad, high + 3 * pad)
+            low, high = finite.min(), finite.max()
+            pad = 0.1 * (high - low or abs(high) or 1.0)
+            ax.set_ylim(low - pad, high + pad)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel(result.loss_name)
-        ax.legend(loc="upper left", fontsize="small", frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -131,8 +138,10 @@ class LRFinderDisplay:
                 for fold in self.fold_results
             ]
         )
-        with np.errstate(invalid="ignore"):
-            low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # columns past every divergence
+            low, high = np.nanpercentile(curves, [25, 75], axis=0)
         self.band_ = ax.fill_between(
-            grid, low, high, color="C0", alpha=0.15, linewidth=0, label="folds (min to max)"
+            grid, low, high, color="C0", alpha=0.15, linewidth=0,
+            label=f"{len(self.fold_results)} folds (25-75%)",
         )
