@@ -1,62 +1,233 @@
-"""Command line: ``python -m sklearn_lrf`` (also installed as ``sklearn-lrf``)."""
+"""Command line: ``python -m sklearn_lrf`` (also installed as ``sklearn-lrf``).
+
+Runs the learning-rate range test on a bundled dataset (or a CSV file), picks a rate with
+``LRFinderSearch``, compares its cross-validated score with the estimator's default rate, and
+writes the curve as a PNG.
+"""
 
 import argparse
 import sys
 import time
+import warnings
+from collections import Counter
+from pathlib import Path
 
-from sklearn.datasets import load_breast_cancer, load_diabetes
+import numpy as np
+from sklearn import datasets
+from sklearn.base import clone
+from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.model_selection import cross_val_score
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import SGDLinearRegressor, SGDLogisticClassifier, __version__
+from . import (
+    LRFinderDisplay,
+    LRFinderSearch,
+    SGDLinearRegressor,
+    SGDLogisticClassifier,
+    __version__,
+)
+from ._suggestions import RULES
 
-DATASETS = {
-    "diabetes": (load_diabetes, SGDLinearRegressor, "R^2"),
-    "breast_cancer": (load_breast_cancer, SGDLogisticClassifier, "accuracy"),
+BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
+ESTIMATORS = {
+    "sgd": (SGDLinearRegressor, SGDLogisticClassifier),
+    "sklearn-sgd": (SGDRegressor, lambda **kw: SGDClassifier(loss="log_loss", **kw)),
+    "mlp": (MLPRegressor, MLPClassifier),
 }
 
 
+class UsageError(Exception):
+    """A problem with the user's input, reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see --help)")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sklearn-lrf",
-        description="Fit the SGD estimators of sklearn-lrf on scikit-learn's bundled datasets "
-        "and report their cross-validated scores.",
+        description="Run the learning-rate range test, pick a learning rate, and compare its "
+        "cross-validated score with the estimator's default rate.",
     )
-    parser.add_argument("--cv", type=int, default=5, help="number of folds (default: 5)")
-    parser.add_argument(
-        "--random-state", type=int, default=0, help="seed of the shuffling (default: 0)"
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=BUNDLED,
+        default="breast_cancer",
+        help="scikit-learn bundled dataset (default: breast_cancer)",
     )
+    data.add_argument("--csv", type=Path, help="your own CSV file (with a header row)")
+    data.add_argument("--target", help="target column of --csv (default: the last column)")
+    data.add_argument(
+        "--task",
+        choices=("auto", "regression", "classification"),
+        default="auto",
+        help="default: classification when the target is text or has at most 20 integer values",
+    )
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--estimator",
+        choices=tuple(ESTIMATORS),
+        default="sgd",
+        help="sgd: this package's SGD estimators; sklearn-sgd: SGDRegressor / "
+        "SGDClassifier(log_loss); mlp: MLPRegressor / MLPClassifier (default: sgd)",
+    )
+    model.add_argument(
+        "--rule",
+        choices=("default", *RULES),
+        default="default",
+        help="suggestion rule that picks the rate (default: lag_corrected)",
+    )
+    model.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: 5)")
+    model.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--output",
+        type=Path,
+        default=Path("lr_finder.png"),
+        help="where to write the plot (default: ./lr_finder.png)",
+    )
+    output.add_argument("--quiet", action="store_true", help="no progress messages")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
-def report(name, load, Estimator, metric, cv, random_state):
-    X, y = load(return_X_y=True)
-    model = make_pipeline(StandardScaler(), Estimator(random_state=random_state))
-    started = time.perf_counter()
-    scores = cross_val_score(model, X, y, cv=cv)
-    cv_seconds = time.perf_counter() - started
-    fitted = model.fit(X, y)[-1]
-    print(
-        f"{name:<14} {Estimator.__name__:<22} {X.shape[0]:>5} x {X.shape[1]:<3} "
-        f"{metric:<9} {scores.mean():.3f} +/- {scores.std():.3f}   "
-        f"lr {fitted.learning_rate_.lr:.3g}  epochs {fitted.n_iter_:>3}  {cv_seconds:.2f} s"
-    )
+def load_data(args):
+    """Return ``(X, y, name, feature_count_note)`` from a bundled dataset or a CSV file."""
+    if args.csv is None:
+        X, y = getattr(datasets, f"load_{args.dataset}")(return_X_y=True)
+        return X, y, args.dataset, ""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(args.csv)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {args.csv}: {error}") from None
+    if frame.shape[1] < 2:
+        raise UsageError(
+            f"{args.csv} has {frame.shape[1]} column(s); it needs features and a target"
+        )
+    target = args.target if args.target is not None else frame.columns[-1]
+    if target not in frame.columns:
+        raise UsageError(
+            f"no column {target!r} in {args.csv}; columns are: {', '.join(map(str, frame.columns))}"
+        )
+    y = frame.pop(target)
+    numeric = frame.select_dtypes("number")
+    ignored = sorted(set(frame.columns) - set(numeric.columns))
+    if numeric.shape[1] == 0:
+        raise UsageError(f"{args.csv} has no numeric feature columns besides {target!r}")
+    missing = [str(c) for c in numeric.columns if numeric[c].isna().any()]
+    missing += [str(target)] if y.isna().any() else []
+    if missing:
+        raise UsageError(f"missing values in column(s) {', '.join(missing)}; impute them first")
+    note = f" (ignored non-numeric columns: {', '.join(map(str, ignored))})" if ignored else ""
+    return numeric.to_numpy(dtype=float), y.to_numpy(), args.csv.name, note
+
+
+def is_classification(y, task):
+    if task != "auto":
+        return task == "classification"
+    if not np.issubdtype(y.dtype, np.number):
+        return True
+    return np.issubdtype(y.dtype, np.integer) and len(np.unique(y)) <= 20
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.cv < 2:
-        print(f"sklearn-lrf: error: --cv must be at least 2, got {args.cv}", file=sys.stderr)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status = run(build_parser().parse_args(argv))
+    except UsageError as error:
+        print(f"sklearn-lrf: error: {error}", file=sys.stderr)
         return 2
+    counts = Counter(warning.category.__name__ for warning in caught)
+    if counts:
+        summary = ", ".join(f"{count} {name}" for name, count in counts.items())
+        print(f"warnings       {summary} (fits that hit max_iter or similar)")
+    return status
+
+
+def run(args):
+    if args.cv < 2:
+        raise UsageError(f"--cv must be at least 2, got {args.cv}")
+    if args.output.suffix.lower() != ".png":
+        raise UsageError(f"--output must end in .png, got {args.output}")
+    if not args.output.parent.exists():
+        raise UsageError(f"the folder of --output does not exist: {args.output.parent}")
+
+    def progress(message):
+        if not args.quiet:
+            print(f"  ... {message}", file=sys.stderr, flush=True)
+
+    X, y, name, note = load_data(args)
+    classification = is_classification(y, args.task)
+    Estimator = ESTIMATORS[args.estimator][classification]
+    pipeline = make_pipeline(StandardScaler(), Estimator(random_state=args.random_state))
+    search = LRFinderSearch(pipeline, rule=args.rule, random_state=args.random_state)
+    metric = "accuracy" if classification else "R^2"
+    final = pipeline[-1]
+
+    progress(f"range test on all {X.shape[0]} samples")
+    started = time.perf_counter()
+    search.fit(X, y)
+    search_seconds = time.perf_counter() - started
+    progress(f"cross-validating the default rate ({args.cv} folds)")
+    started = time.perf_counter()
+    default_scores = cross_val_score(clone(pipeline), X, y, cv=args.cv)
+    default_seconds = time.perf_counter() - started
+    progress(f"cross-validating LRFinderSearch ({args.cv} folds, a range test in each)")
+    started = time.perf_counter()
+    chosen_scores = cross_val_score(clone(search), X, y, cv=args.cv)
+    chosen_seconds = time.perf_counter() - started
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    display = LRFinderDisplay.from_search(search)
+    display.ax_.set_title(f"{type(final).__name__} on {name}")
+    display.figure_.savefig(args.output, dpi=120)
+
+    result = search.range_test_
+    default_rate = _default_rate(final)
     print(
-        f"sklearn-lrf {__version__}: StandardScaler + SGD estimator, learning_rate='auto', "
-        f"{args.cv}-fold cross-validation"
+        f"sklearn-lrf {__version__}: {type(final).__name__} on {name}, {X.shape[0]} samples x "
+        f"{X.shape[1]} features{note}, StandardScaler first"
     )
-    for name, (load, Estimator, metric) in DATASETS.items():
-        report(name, load, Estimator, metric, args.cv, args.random_state)
+    print(
+        f"range test     {len(result.learning_rates)} steps from {result.learning_rates[0]:.2g} "
+        f"to {result.learning_rates[-1]:.2g}, {result.stop_reason}, {result.seconds:.2f} s"
+    )
+    print(
+        f"chosen rate    {search.best_lr_:.3g}   ({result.rule} rule; refit "
+        f"{search.refit_time_:.2f} s, whole search {search_seconds:.2f} s)"
+    )
+    print(
+        "suggestions    "
+        + "   ".join(f"{rule} {rate:.2g}" for rule, rate in result.suggestions.items())
+    )
+    print(
+        f"{args.cv}-fold {metric:<9}default rate {default_rate}: {_summary(default_scores)}  "
+        f"({default_seconds:.2f} s)"
+    )
+    print(f"{'':<15}LRFinderSearch:   {_summary(chosen_scores)}  ({chosen_seconds:.2f} s)")
+    print(f"plot written to {args.output.resolve()}")
     return 0
+
+
+def _default_rate(estimator):
+    params = estimator.get_params()
+    if "eta0" in params or "learning_rate_init" in params:
+        return f"{params.get('eta0', params.get('learning_rate_init')):g}"
+    return str(params["learning_rate"])
+
+
+def _summary(scores):
+    return f"{scores.mean():.4f} +/- {scores.std():.4f}"
 
 
 if __name__ == "__main__":

@@ -142,6 +142,11 @@ class LRFinderDisplay:
             warnings.simplefilter("ignore", RuntimeWarning)  # columns past every divergence
             low, high = np.nanpercentile(curves, [25, 75], axis=0)
         self.band_ = ax.fill_between(
-            grid, low, high, color="C0", alpha=0.15, linewidth=0,
+            grid,
+            low,
+            high,
+            color="C0",
+            alpha=0.15,
+            linewidth=0,
             label=f"{len(self.fold_results)} folds (25-75%)",
         )

@@ -1,0 +1,92 @@
+"""The command line: report, plot, and one-line errors with a non-zero exit."""
+
+import subprocess
+import sys
+
+import matplotlib.image
+import pytest
+
+from sklearn_lrf.__main__ import main
+
+
+def run_cli(*args):
+    """Run ``python -m sklearn_lrf`` in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "sklearn_lrf", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_default_run_reports_and_writes_the_plot(tmp_path):
+    output = tmp_path / "curve.png"
+    completed = run_cli("--output", str(output))
+    assert completed.returncode == 0, completed.stderr
+    report = completed.stdout
+    for expected in (
+        "SGDLogisticClassifier on breast_cancer",
+        "chosen rate",
+        "lag_corrected",
+        "minimum",
+        "valley",
+        "5-fold accuracy",
+        "LRFinderSearch:",
+        f"plot written to {output}",
+    ):
+        assert expected in report
+    assert "range test on all 569 samples" in completed.stderr  # progress
+    assert matplotlib.image.imread(output).shape[0] > 300
+
+
+def test_csv_with_target_and_ignored_columns(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame["note"] = "text"
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    status = main(
+        [
+            "--csv",
+            str(path),
+            "--target",
+            "target",
+            "--quiet",
+            "--cv",
+            "3",
+            "--output",
+            str(tmp_path / "plot.png"),
+        ]
+    )
+    report = capsys.readouterr().out
+    assert status == 0
+    assert "SGDLinearRegressor on data.csv, 442 samples x 10 features" in report
+    assert "ignored non-numeric columns: note" in report and "3-fold R^2" in report
+    assert isinstance(frame, pd.DataFrame)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--csv", "missing.csv"], "cannot read missing.csv"),
+        (["--cv", "1"], "--cv must be at least 2"),
+        (["--cv", "x"], "invalid int value: 'x'"),
+        (["--estimator", "svm"], "invalid choice: 'svm'"),
+        (["--output", "plot.jpg"], "--output must end in .png"),
+        (["--output", "no/such/folder/plot.png"], "folder of --output does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(args, message):
+    completed = run_cli(*args)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sklearn-lrf: error: ")
+    assert message in lines[0] and "Traceback" not in completed.stderr
+
+
+def test_bad_csv_content(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1,,0\n2,3,1\n")
+    assert main(["--csv", str(path), "--target", "zz"]) == 2
+    assert "no column 'zz'" in capsys.readouterr().err
+    assert main(["--csv", str(path)]) == 2
+    assert "missing values in column(s) b" in capsys.readouterr().err
