@@ -90,7 +90,7 @@ _COMMON_ATTRIBUTES_DOC = """learning_rate_ : Schedule
         Validation score per epoch; only with ``early_stopping=True``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names."""
 
 

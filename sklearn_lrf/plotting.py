@@ -115,18 +115,28 @@ class LRFinderDisplay:
                     self.lines_["chosen"] = ax.axvline(
                         rate, color="k", linestyle="--", linewidth=0.8, zorder=1.5
                     )
-        before_divergence = smoothed[: result.diverged_at or None]
-        finite = before_divergence[np.isfinite(before_divergence)]
-        if finite.size:
-            low, high = finite.min(), finite.max()
-            pad = 0.1 * (high - low or abs(high) or 1.0)
-            ax.set_ylim(low - pad, high + pad)
+        self._set_ylim(ax, show_raw)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel(result.loss_name)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
         self.ax_, self.figure_ = ax, ax.figure
         return self
+
+    def _set_ylim(self, ax, show_raw):
+        """Fit the curve before divergence; raw losses by their 2nd to 98th percentiles."""
+        stop = self.result.diverged_at or None
+        smoothed = self.result.smoothed_losses[:stop]
+        smoothed = smoothed[np.isfinite(smoothed)]
+        if not smoothed.size:
+            return
+        low, high = smoothed.min(), smoothed.max()
+        raw = self.result.losses[:stop]
+        raw = raw[np.isfinite(raw)]
+        if show_raw and raw.size:
+            low, high = min(low, np.percentile(raw, 2)), max(high, np.percentile(raw, 98))
+        pad = 0.05 * (high - low or abs(high) or 1.0)
+        ax.set_ylim(low - pad, high + pad)
 
     def _plot_band(self, ax):
         grid = self.result.learning_rates
