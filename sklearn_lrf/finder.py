@@ -135,25 +135,31 @@ def suggest(learning_rates, smoothed_losses, stop, smoothing):
     return {name: rule(lrs, losses) for name, rule in rules.items()}
 
 
+# Constraints shared by lr_range_test and LRFinderSearch.
+RANGE_TEST_CONSTRAINTS = {
+    "min_lr": [Interval(Real, 0, None, closed="neither")],
+    "max_lr": [Interval(Real, 0, None, closed="neither")],
+    "n_steps": [Interval(Integral, 5, None, closed="left")],
+    "ramp": [StrOptions({"exponential", "linear"})],
+    "step_unit": [StrOptions({"batch", "epoch"})],
+    "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
+    "smoothing": [Interval(Real, 0, 1, closed="left")],
+    "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
+    "rule": [StrOptions(set(RULES) | {"default"})],
+    "lr_param": [str, None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "random_state": ["random_state"],
+}
+
+
 @validate_params(
     {
+        **RANGE_TEST_CONSTRAINTS,
         "estimator": [object],
         "X": ["array-like", "sparse matrix", object],
         "y": ["array-like", None],
-        "min_lr": [Interval(Real, 0, None, closed="neither")],
-        "max_lr": [Interval(Real, 0, None, closed="neither")],
-        "n_steps": [Interval(Integral, 5, None, closed="left")],
-        "ramp": [StrOptions({"exponential", "linear"})],
-        "step_unit": [StrOptions({"batch", "epoch"})],
-        "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
-        "smoothing": [Interval(Real, 0, 1, closed="left")],
-        "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
         "validation": [Interval(Real, 0, 1, closed="neither"), tuple, None],
-        "rule": [StrOptions(set(RULES) | {"default"})],
-        "lr_param": [str, None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "classes": ["array-like", None],
-        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=False,
 )

@@ -13,9 +13,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
-from ._param_validation import HasMethods, Interval, StrOptions
-from ._suggestions import RULES
-from .finder import KNOWN_RATE_PARAMETERS, LRFinderResult, lr_range_test
+from ._param_validation import HasMethods, Interval
+from .finder import (
+    KNOWN_RATE_PARAMETERS,
+    RANGE_TEST_CONSTRAINTS,
+    LRFinderResult,
+    lr_range_test,
+)
 from .linear_model import _BaseSGD
 from .schedules import Schedule
 
@@ -99,23 +103,12 @@ validation, lr_param, batch_size
     """
 
     _parameter_constraints: dict = {
+        **RANGE_TEST_CONSTRAINTS,
         "estimator": [HasMethods(["fit"])],
-        "rule": [StrOptions(set(RULES) | {"default"})],
         "cv": ["cv_object"],
         "refit_schedule": [Schedule, None],
         "n_jobs": [Integral, None],
-        "min_lr": [Interval(Real, 0, None, closed="neither")],
-        "max_lr": [Interval(Real, 0, None, closed="neither")],
-        "n_steps": [Interval(Integral, 5, None, closed="left")],
-        "ramp": [StrOptions({"exponential", "linear"})],
-        "step_unit": [StrOptions({"batch", "epoch"})],
-        "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
-        "smoothing": [Interval(Real, 0, 1, closed="left")],
-        "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
         "validation": [Interval(Real, 0, 1, closed="neither"), None],
-        "lr_param": [str, None],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
     }
 
     def __init__(
