@@ -245,8 +245,11 @@ default="default"
         raise ValueError(
             f"min_lr must be smaller than max_lr, got min_lr={min_lr} and max_lr={max_lr}."
         )
-    if restart_steps is not None and step_unit == "epoch" and y is None:
-        raise ValueError("step_unit='epoch' needs arrays X and y, not an iterable of batches.")
+    if restart_steps is not None and y is None:
+        raise ValueError(
+            "restart_steps replays the same mini-batches for every rate, so it needs arrays X "
+            "and y, not an iterable of batches."
+        )
     started = time.perf_counter()
     rng = check_random_state(random_state)
     seed = rng.randint(np.iinfo(np.int32).max)

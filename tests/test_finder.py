@@ -158,6 +158,10 @@ def test_stream_of_batches_equals_arrays(quadratic):
     np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
     with pytest.raises(ValueError, match="ran out before the ramp ended"):
         lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(10)), **params)
+    with pytest.raises(ValueError, match="restart_steps replays the same mini-batches"):
+        lr_range_test(NO_INTERCEPT, iter([(X, y)]), restart_steps=2)
+    with pytest.raises(ValueError, match="step_unit='epoch' needs arrays"):
+        lr_range_test(NO_INTERCEPT, iter([(X, y)]), step_unit="epoch")
 
 
 def test_dask_array_blocks_stream():
