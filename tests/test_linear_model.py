@@ -280,6 +280,15 @@ def test_divergence_raises_clear_error_and_keeps_model_unfitted():
     assert not hasattr(model, "coef_")
 
 
+def test_finite_but_exploding_loss_is_divergence_not_convergence():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = SGDLinearRegressor(learning_rate=1.0, random_state=0)  # tol stops plateaus
+    with pytest.raises(DivergenceError, match=r"the training loss grew to .* times its best"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")
+
+
 def test_failed_refit_leaves_previous_coefficients():
     X, y = load_diabetes(return_X_y=True)
     model = SGDLinearRegressor(random_state=0, max_iter=5, tol=None).fit(X, y)

@@ -258,20 +258,21 @@ def test_impulse_lag_matches_closed_form(beta, m):
     offset=st.integers(0, 60),
 )
 def test_lag_corrected_matches_impulse_reference(curve, smoothing, offset):
-    """Three times the rate ``round(argmin - lag)`` points in, lag from the EMA's impulse
-    response; always three times an element of ``lrs``, never before index 0."""
+    """``min(3 lrs[round(argmin - lag)], lrs[argmin] / 3)``, lag from the EMA's impulse
+    response; never before index 0, never above a third of the minimum's rate."""
     lrs, losses = curve
+    cap = lrs[np.argmin(losses)] / 3.0
     got = lag_corrected(lrs, losses, smoothing, offset)
-    assert got in {float(3.0 * lrs[k]) for k in expected_lag_indices(losses, smoothing, offset)}
-    assert got in set(3.0 * lrs)
-    assert 3.0 * lrs[0] <= got <= 3.0 * lrs[np.argmin(losses)]
+    expected = {min(3.0 * lrs[k], cap) for k in expected_lag_indices(losses, smoothing, offset)}
+    assert got in {float(rate) for rate in expected}
+    assert min(3.0 * lrs[0], cap) <= got <= cap
 
 
 @given(curve=curves(min_size=3, max_size=120), offset=st.integers(0, 100))
-def test_lag_corrected_without_smoothing_is_three_times_argmin(curve, offset):
-    """No smoothing, no lag: 3 * lrs[argmin]."""
+def test_lag_corrected_without_smoothing_is_capped_below_the_minimum(curve, offset):
+    """No smoothing, no lag: 3 * lrs[argmin] is capped to lrs[argmin] / 3."""
     lrs, losses = curve
-    assert lag_corrected(lrs, losses, 0.0, offset) == 3.0 * lrs[np.argmin(losses)]
+    assert lag_corrected(lrs, losses, 0.0, offset) == lrs[np.argmin(losses)] / 3.0
 
 
 @settings(deadline=None)
@@ -298,15 +299,16 @@ def test_lag_corrected_more_history_smaller_rate(curve, smoothing, offsets):
         ([20 - k if k <= 15 else k for k in range(20)], 0.9, 20, 7),
         # m = 102, lag about 49 (beta = .98): 2 - 49 < 0 is clamped to index 0.
         ([3, 2, 1, 2, 3, 4], 0.98, 100, 0),
-        # Minimum at the first point with a long history: -lag clamped to 0.
+        # Minimum at the first point with a long history: -lag clamped to 0, and 3 * lrs[0]
+        # exceeds the cap lrs[0] / 3.
         ([1, 2, 3, 4, 5, 6], 0.9, 30, 0),
     ],
 )
 def test_lag_corrected_hand_computed(losses, smoothing, offset, expected_index):
-    """Tiny curves worked out by hand."""
+    """Tiny curves worked out by hand (the cap binds only in the last case)."""
     lrs = np.geomspace(1e-6, 1.0, len(losses))
     got = lag_corrected(lrs, np.array(losses, float), smoothing, offset)
-    assert got == 3.0 * lrs[expected_index]
+    assert got == min(3.0 * lrs[expected_index], lrs[np.argmin(losses)] / 3.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,7 +359,8 @@ def expected_suggestions(lrs, losses, start, end, smoothing):
         "valley": fastai_valley(lrs, losses)[0],
         "slide": slide_rate,
         "lag_corrected": {
-            float(3.0 * lrs[k]) for k in expected_lag_indices(losses, smoothing, start)
+            float(min(3.0 * lrs[k], lrs[np.argmin(losses)] / 3.0))
+            for k in expected_lag_indices(losses, smoothing, start)
         },
     }
 
