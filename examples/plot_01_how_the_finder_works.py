@@ -32,11 +32,14 @@ bound is only a bound.
 # * ``minimum``: a tenth of the rate at the lowest smoothed loss (Smith 2015, fastai);
 # * ``steepest``: the rate where the smoothed loss falls fastest against :math:`\log\eta`
 #   (fastai);
-# * ``valley``: two thirds of the way down the longest decreasing stretch (fastai's default
-#   since 2.4);
+# * ``valley``: about halfway down the longest decreasing stretch (the point
+#   ``start + int(L/3) + int(L/6)`` of a stretch of ``L`` points; fastai's default since 2.4);
 # * ``slide``: fastai's interval-slide rule;
-# * ``lag_corrected`` (this package's default): the rate where the *raw* loss bottomed out,
-#   found by stepping back from the smoothed minimum by the average's mean lag, times 3.
+# * ``lag_corrected`` (this package's default): from the smoothed minimum, step back by the
+#   mean age of the losses the moving average still remembers, then triple the rate, capped at
+#   a third of the rate at the smoothed minimum. The step back lands on the falling part of
+#   the curve, well below where the *raw* loss bottomed out, so the pick is a safe rate, not
+#   the raw minimum.
 #
 # The fastai rules are re-implemented after ``fastai/callback/schedule.py`` (fastai 2.7) in
 # ``sklearn_lrf._suggestions``; fastai itself is not imported.
@@ -117,17 +120,22 @@ settings = result.settings
 ratio = (settings["max_lr"] / settings["min_lr"]) ** (1 / (settings["n_steps"] - 1))
 beta = settings["smoothing"]
 ages = np.arange(settings["n_steps"])
-mean_lag = np.sum(ages * beta**ages) / np.sum(beta**ages)
+mean_age = np.sum(ages * beta**ages) / np.sum(beta**ages)
 raw_best = np.argmin(result.losses)
 print(f"rate ratio per step {ratio:.3f}; {result.n_updates} updates; {result.stop_reason}")
 print(
-    f"mean lag of the smoothed loss at the end of a 100-point ramp: {mean_lag:.1f} points "
-    f"= {mean_lag * np.log10(ratio):.1f} decades of learning rate"
+    f"mean age of the losses in the smoothed loss at the end of a 100-point ramp: "
+    f"{mean_age:.1f} points = {mean_age * np.log10(ratio):.1f} decades of learning rate"
 )
 print(
     f"lowest raw loss {result.losses[raw_best]:.4f} at lr={result.learning_rates[raw_best]:.3g}; "
     f"lowest smoothed loss {np.nanmin(result.smoothed_losses):.3f} at "
     f"lr={result.learning_rates[np.nanargmin(result.smoothed_losses)]:.3g}"
+)
+below_raw = result.learning_rates[raw_best] / result.best_lr
+print(
+    f"default rule's pick {result.best_lr:.3g}: {below_raw:.0f} x below the rate of the lowest "
+    "raw loss"
 )
 
 display = result.plot()
@@ -148,9 +156,14 @@ ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameo
 # %%
 # The raw loss reaches its lowest value (printed) between :math:`1/\lambda_{\max}` and
 # :math:`2/\lambda_{\max}` and climbs soon after :math:`2/\lambda_{\max}`. The smoothed curve
-# lags behind by the printed number of decades, because the average still remembers the large
-# losses of the start. Its minimum, and the stop (dotted red line), therefore come well past
+# reports the past: the losses it averages are on average as old as the printed number of
+# points (and decades of rate), so it still remembers the large losses of the start while the
+# raw loss falls. Its minimum, and the stop (dotted red line), therefore come well past
 # :math:`2/\lambda_{\max}`, at rates where constant-rate gradient descent is already unstable.
+# The default rule steps back from that minimum by the average's mean age at that point and
+# triples the rate. The printed ratio shows where this lands: far below the raw minimum, where
+# the raw loss has only started to fall. That is a safe rate by design, not the best one.
+#
 # Two things make the stop late, and the full-batch case separates them.
 #
 # Full batch: where theory is exact
@@ -296,7 +309,9 @@ ax.legend(loc="lower left", fontsize="small")
 # * Gower's :math:`2/L(b)`;
 # * the ``"auto"`` rate;
 # * what constant-rate training actually tolerates: the largest rate whose run (at least 1000
-#   updates and 30 epochs) ends below the loss at :math:`w = 0`, found by bisection;
+#   updates and 30 epochs) ends below the loss at :math:`w = 0`, found by bisection. A run
+#   whose ``fit`` raises :class:`~sklearn_lrf.DivergenceError` (its training loss became
+#   non-finite, or exploded while still finite) counts as not tolerated;
 # * where the default ramp stops.
 
 fourth_moment = np.einsum("ni,nj,nk,nl->ijkl", *[X_tilde] * 4).reshape(4, 4) / n_samples

@@ -5,8 +5,9 @@ Why a larger rate than the suggestion often works
 The range test's suggestion is a *safe* rate, not the best one. On three standardised data sets
 we train from scratch at constant rates, all with the same budget, and compare the final
 validation loss with every rule's suggestion: the conservative rules (fastai's default
-``valley`` and our default ``lag_corrected``) pick rates well below the best one, and rates
-several times larger do as well or better. We then take the reasons apart: the lag of the
+``valley`` and our default ``lag_corrected``) pick rates at or below the low end of the good
+range, well below the best rate on the two classification sets, and rates several times larger
+do as well or better. We then take the reasons apart: the lag of the
 smoothing and the rules' built-in safety factors, the ramp mixing time with rate (compared with
 ``restart_steps``, which trains every rate from scratch), and what a decaying refit schedule
 (``OneCycle``, ``CosineAnnealing``) changes. The example ends with when a larger rate is fine,
@@ -24,9 +25,13 @@ gradient descent.
 # mini-batches of 32 with ``tol=None``, so every rate gets exactly the same number of updates,
 # and reports the loss the estimator minimises (squared error / 2, or log loss) on the
 # validation part. A fit *diverged* when training raised
-# :class:`~sklearn_lrf.DivergenceError` (a non-finite loss) or ended worse than the untrained
-# model (all weights zero). The second case is how a classifier fails: its log-loss gradient
-# is bounded, so at a too large rate its weights thrash instead of overflowing.
+# :class:`~sklearn_lrf.DivergenceError` or ended worse than the untrained model (all weights
+# zero). ``fit`` raises ``DivergenceError`` when the training loss becomes non-finite, and also
+# when it stays finite but explodes: an epoch whose loss exceeds its best epoch's by a large
+# factor (the first such error is printed below, with the factor) is divergence, not
+# convergence. The second case, ending worse than untrained, is how a classifier fails: its
+# log-loss gradient is bounded, so at too large a rate its weights thrash instead of exploding.
+# The printed counts show which case each set's diverged fits fall into.
 #
 # The last column is a yardstick used throughout: gradient descent on a quadratic is stable
 # for rates below :math:`2 / \lambda_{\max}`, where :math:`\lambda_{\max}` is the largest
@@ -35,6 +40,8 @@ gradient descent.
 # intercept); the log loss's Hessian is at most :math:`c\,\tilde X^\top \tilde X / n` with
 # :math:`c = 1/4` (binary) or :math:`1/2` (multinomial), so we print
 # :math:`2 / (c\,\lambda_{\max})`, with :math:`c = 1` for squared error.
+
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -106,15 +113,25 @@ def validation_loss(estimator, data):
     return 0.5 * np.mean((estimator.predict(X) - y) ** 2)
 
 
-def fit_loss(data, learning_rate):
-    """Validation loss after MAX_ITER epochs from zero weights (inf if the fit diverged)."""
+def fit_loss(data, learning_rate, record=None):
+    """Validation loss after MAX_ITER epochs from zero weights (inf if the fit diverged).
+
+    ``record`` (a dict) counts the two ways a fit diverges and keeps the first error message.
+    """
     estimator = make_estimator(data, learning_rate)
     try:
         estimator.fit(data["X_train"], data["y_train"])
-    except DivergenceError:
+    except DivergenceError as error:
+        if record is not None:
+            record["DivergenceError"] += 1
+            record.setdefault("message", str(error))
         return np.inf
     loss = validation_loss(estimator, data)
-    return loss if loss < data["untrained_loss"] else np.inf
+    if loss < data["untrained_loss"]:
+        return loss
+    if record is not None:
+        record["worse than untrained"] += 1
+    return np.inf
 
 
 def floor(rates, losses, tolerance=1.1):
@@ -159,7 +176,18 @@ for data in sets:
     data["range_test"] = lr_range_test(
         make_estimator(data), data["X_train"], data["y_train"], random_state=0
     )
-    data["sweep"] = np.array([fit_loss(data, rate) for rate in RATES])
+    data["failures"] = {"DivergenceError": 0, "worse than untrained": 0}
+    data["sweep"] = np.array([fit_loss(data, rate, data["failures"]) for rate in RATES])
+
+print(f"diverged fits among the {len(RATES)} constant rates:")
+for data in sets:
+    failures = data["failures"]
+    print(
+        f"  {data['name']:14} {failures['DivergenceError']:2d} raised DivergenceError, "
+        f"{failures['worse than untrained']:2d} ended worse than the untrained model"
+    )
+first_error = next(data["failures"]["message"] for data in sets if "message" in data["failures"])
+print("first DivergenceError:\n" + textwrap.indent(textwrap.fill(first_error, 94), "  "))
 
 
 def plot_sweep(ax, losses, color, label):
@@ -237,7 +265,7 @@ for data in sets:
 # not diverge is the last one below :math:`2/\lambda_{\max}` (the loss is already noisy a
 # little before it, so the 10 % floor ends earlier); on the two classification sets the floor
 # ends next to :math:`2/(c\,\lambda_{\max})`, and beyond it the loss climbs gradually instead
-# of blowing up. ``valley`` and ``lag_corrected`` land on or left of the floor's left end
+# of blowing up. ``valley`` and ``lag_corrected`` land near the floor's left end or below it
 # (``best / rule`` well above 1 on the classification sets), so a rate many times larger
 # reaches a lower loss with the same budget. ``minimum``, ``steepest`` and ``slide`` land close
 # to the best rate on the classification sets; on diabetes ``steepest`` lands past the floor
@@ -329,11 +357,14 @@ plt.show()
 # therefore both overshoot to the left. fastai's ``minimum`` steps back one decade from the
 # smoothed minimum (Smith's "one order of magnitude before the minimum"), so it lands left of
 # the raw minimum (``minimum/raw`` below 1), where the loss was still falling. Our
-# ``lag_corrected`` steps back by the full mean age at the minimum and then multiplies by 3;
-# because the minimum itself was delayed far less than the mean age, it lands more than a
-# decade below the raw minimum (``lag_corr./raw``). Both corrections put a safety margin
-# between the suggestion and the point where the ramp's loss turned up: that is one reason a
-# larger rate works.
+# ``lag_corrected`` steps back by the full mean age :math:`A` at the smoothed minimum
+# :math:`m` and then multiplies by 3, capped at a third of the minimum's rate:
+# :math:`\min(3\eta_{m-A},\ \eta_m/3)` (the cap matters only when the average barely lags,
+# with little smoothing or on short restart-mode curves). Because the minimum itself was
+# delayed far less than the mean age, it lands more than a decade below the raw minimum
+# (``lag_corr./raw``), where the raw loss has only started to fall. Both corrections put a
+# safety margin between the suggestion and the point where the ramp's loss turned up, on
+# purpose: that is one reason a larger rate works.
 #
 # (b) The ramp mixes time and rate
 # --------------------------------
@@ -435,8 +466,9 @@ plt.show()
 # blow-up.
 #
 # So the continuous ramp behaves like a short restart curve: it falls late, less than two
-# decades below where it turns up, and ``valley``, ``steepest`` and ``lag_corrected`` read that
-# late fall. A full fit has hundreds of updates per rate: it falls more than two decades below
+# decades below where it turns up, and the rules read that late fall: ``valley`` and
+# ``steepest`` pick points on it, ``lag_corrected`` steps back from its minimum to where it
+# begins. A full fit has hundreds of updates per rate: it falls more than two decades below
 # its turn-up, which lies within a factor of four of the ramp's. Every rate in between
 # converges; within a fixed budget the larger ones get further.
 #
@@ -522,8 +554,9 @@ for data in sets:
 # * **The range test marks where the loss stops improving during the ramp**: a short run in
 #   which each point carries only a few updates' worth of progress, read through a lagging
 #   moving average. The rules then step back from it on purpose: ``minimum`` by a decade,
-#   ``valley`` to two thirds down the fall, ``lag_corrected`` by the mean age of the average
-#   (and forward by 3). The result is a safe rate, not the largest one that works.
+#   ``valley`` to about halfway down the fall, ``lag_corrected`` by the mean age of the
+#   average (then up by 3, to at most a third of the smoothed minimum's rate). The result is a
+#   safe rate, not the largest one that works.
 # * **A constant-rate fit from scratch is stable up to about** :math:`2/\lambda_{\max}`
 #   (for the log loss, at least up to :math:`2/(c\,\lambda_{\max})`). Every rate between the
 #   suggestion and that limit converges given enough updates, and a larger one needs fewer, so

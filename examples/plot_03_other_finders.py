@@ -171,8 +171,9 @@ def suggestions_of(finder, result):
 # ``tol=None`` and are scored on the held-out part (R² for diabetes, accuracy for the
 # classifiers) and by the loss it minimises (squared error / 2, or log loss). A refit
 # *diverged*, and scores ``nan`` with an infinite loss, when training raised
-# :class:`~sklearn_lrf.DivergenceError` or its validation loss ended above the untrained
-# model's (all weights zero), as in the previous example.
+# :class:`~sklearn_lrf.DivergenceError` (the training loss became non-finite, or exploded
+# while still finite) or its validation loss ended above the untrained model's (all weights
+# zero), as in the previous example.
 
 MAX_ITER = 30
 
@@ -315,18 +316,22 @@ plt.show()
 # For every finder and rule: the suggested rate, then the validation score and the validation
 # loss of a refit at 1, 3 and 10 times it. ``grid best`` is the best score over constant rates
 # from 1e-4 to 100 (one per decade), the same refit, for reference. Accuracy moves in steps of
-# one validation sample (1/143 on breast_cancer, 1/450 on digits), so the loss, which is
-# continuous, is the sharper comparison.
+# one validation sample (printed for each set: one sample's share of the accuracy), so the
+# loss, which is continuous, is the sharper comparison. The grid's largest rates diverge
+# (listed next to the grid's best); ``nanargmax`` skips them.
 
 GRID = 10.0 ** np.arange(-4, 3)
 rows = []
 for data in sets:
     grid = np.array([refit(data, rate) for rate in GRID])
     best = int(np.nanargmax(grid[:, 0]))
+    diverged = ", ".join(f"{rate:g}" for rate in GRID[np.isnan(grid[:, 0])]) or "none"
     print(
         f"\n{data['name']}: grid best score {grid[best, 0]:.4f} (loss {grid[best, 1]:.4g}) "
-        f"at learning rate {GRID[best]:g}"
+        f"at learning rate {GRID[best]:g}; grid rates that diverged: {diverged}"
     )
+    if data["classifier"]:
+        print(f"  one validation sample = {1 / len(data['y_val']):.4f} of accuracy")
     print(
         f"  {'finder':16} {'rule':18} {'suggestion':>10} {'score x1':>9} {'x3':>7} {'x10':>7}"
         f" {'loss x1':>9} {'x3':>9} {'x10':>9}"

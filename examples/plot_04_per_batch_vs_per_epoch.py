@@ -276,8 +276,9 @@ for name, problem in problems.items():
 # for diabetes, accuracy for digits). For reference we also refit on a grid of constant rates.
 # Some rules suggest rates so small that 200 epochs are not enough to converge. Those refits
 # raise a ``ConvergenceWarning``, which we silence here because the low scores in the table
-# already show the problem. The largest grid rates diverge: the fit raises ``DivergenceError``
-# and the table shows ``nan``.
+# already show the problem. The largest grid rates can diverge: the fit then raises
+# :class:`~sklearn_lrf.DivergenceError` (its training loss became non-finite, or exploded while
+# still finite), which we catch and score as ``nan``; the printout lists those rates.
 
 
 def refit_score(problem, rate):
@@ -309,9 +310,10 @@ for name, problem in problems.items():
         )
         print(f"{name:<10}{unit:<7}{cells}")
     best = np.nanargmax(problem["grid"])
+    diverged = ", ".join(f"{rate:.2g}" for rate in GRID[np.isnan(problem["grid"])]) or "none"
     print(
         f"{'':<10}grid of {len(GRID)} constant rates: best score {problem['grid'][best]:.3f} "
-        f"at lr={GRID[best]:.2g}"
+        f"at lr={GRID[best]:.2g}; rates that raised DivergenceError: {diverged}"
     )
 for name, problem in problems.items():
     scores = problem["scores"]
@@ -337,11 +339,23 @@ print(f"rules picking a lower rate per epoch on both sets: {', '.join(sorted(low
 # The last figure puts the picks on the validation-score curve of the grid. Circles mark the
 # per-batch picks and squares the per-epoch picks, coloured by rule. The y-axis is cut below so
 # that the good region stays readable; picks that score below the cut are listed in the table.
+# Red crosses on the lower edge mark grid rates whose fit raised ``DivergenceError``.
 
 RULE_COLORS = {rule: f"C{i}" for i, rule in enumerate(RULES)}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
 for ax, (name, problem) in zip(axes, problems.items(), strict=True):
     ax.plot(GRID, problem["grid"], color="0.5", linewidth=1.5, label="constant-rate grid")
+    diverged = np.isnan(problem["grid"])
+    if diverged.any():
+        ax.plot(
+            GRID[diverged],
+            np.full(diverged.sum(), 0.02),
+            "x",
+            color="C3",
+            markersize=8,
+            transform=ax.get_xaxis_transform(),
+            label="grid: DivergenceError",
+        )
     for unit, marker in [("batch", "o"), ("epoch", "s")]:
         for rule in RULES:
             ax.plot(
@@ -362,7 +376,7 @@ for ax, (name, problem) in zip(axes, problems.items(), strict=True):
         ylabel="validation R²" if name == "diabetes" else "validation accuracy",
         title=f"{name}: refit at each pick (o per batch, s per epoch)",
     )
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower left", fontsize="small")
 
 # %%
 # The answer
@@ -378,7 +392,9 @@ for ax, (name, problem) in zip(axes, problems.items(), strict=True):
 #   pick lower rates per epoch: the printed list names those that do so on both sets, and the
 #   printed ratios show by how much. Rules that read the minimum of the *smoothed* curve can
 #   move either way. The smoothed per-epoch curve lags by more decades of rate, which pushes
-#   its minimum to the right (the printed "lowest smoothed" column).
+#   its minimum to the right (the printed "lowest smoothed" column). ``lag_corrected`` starts
+#   from that minimum but steps back by the average's mean age, a number of points that spans
+#   more decades per epoch, so it lands on the falling part and moves with it.
 # * **Less noise, but a lagged view.** Each per-epoch point averages a whole epoch of mini-batch
 #   losses, so the raw curve is far less noisy, and a different shuffle changes it much less
 #   (the printed noise). However, each of those losses was measured *before* its update, as

@@ -201,8 +201,9 @@ plt.show()
 # descent, but on a noise-free curve the loss already decreases, imperceptibly, on the flat
 # part, so the stretch starts near the left end and the pick, halfway along it by index,
 # lands decades earlier. A rule that reads the *shape* of the curve depends on what loss the
-# curve records, not only on noise; the lag correction of the default rule reads the position
-# of the minimum, which both kinds of curve agree on.
+# curve records, not only on noise. The default rule reads the position of the smoothed
+# minimum, which both kinds of curve agree on, and steps back from it by the moving average's
+# mean age, a fixed number of points.
 #
 # What the median over folds buys
 # -------------------------------

@@ -55,17 +55,20 @@ DATASETS = {
 # --------------------------------------
 #
 # The top of the grid is deliberately too large: at a rate of 10 a squared-error fit blows up.
-# When that makes the loss or the coefficients non-finite, ``fit`` raises
+# When the training loss or the coefficients become non-finite, or the loss explodes while
+# still finite (an epoch far worse than the best so far), ``fit`` raises
 # :class:`~sklearn_lrf.DivergenceError`. We pass ``error_score=np.nan`` (scikit-learn's default,
-# spelled out) so that ``GridSearchCV`` scores such a fit as NaN, warns with a
-# ``FitFailedWarning`` and ranks that rate last, instead of aborting the whole search as
-# ``error_score="raise"`` would. A fit at a large rate can also end with finite but runaway
-# coefficients; its score is then hugely negative and it is ranked last just the same.
+# spelled out) so that ``GridSearchCV`` scores such a fit as NaN and ranks that rate last,
+# instead of aborting the whole search as ``error_score="raise"`` would; a search with failed
+# fits then warns once with a ``FitFailedWarning`` that counts them. A fit just short of
+# exploding can still end with a finite but very poor model; its score is then hugely
+# negative and it is ranked last just the same.
 #
 # The bottom of the grid is too small for 200 epochs: those fits run every epoch and raise a
-# ``ConvergenceWarning``. Both kinds of warning are the grid doing its job of trying bad
+# ``ConvergenceWarning`` each. Both kinds of warning are the grid doing its job of trying bad
 # rates, so we record and count them instead of printing hundreds of lines; any other warning
-# is re-emitted.
+# is re-emitted. A refit at the finder's pick can hit ``max_iter`` too; the count shows
+# whether it did.
 
 EXPECTED = (FitFailedWarning, ConvergenceWarning)
 
@@ -127,7 +130,10 @@ for name, run in runs.items():
     print(f"{name:<15}grid   " + "  ".join(f"{rate:8.3g}" for rate in grid_picks))
     print(f"{'':<15}finder " + "  ".join(f"{rate:8.3g}" for rate in finder_picks))
 
-print("\nWarnings recorded (one per fit that warned):")
+print(
+    "\nWarnings recorded (FitFailedWarning: one per search with failed fits; "
+    "ConvergenceWarning: one per fit that hit max_iter):"
+)
 for name, run in runs.items():
     for who in ("grid", "finder"):
         counts = ", ".join(f"{n} {category}" for category, n in run[who][3].items())

@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_lrf import LRFinderSearch, SGDLogisticClassifier
+from sklearn_lrf import DivergenceError, LRFinderSearch, SGDLogisticClassifier
 from sklearn_lrf.schedules import (
     Constant,
     CosineAnnealing,
@@ -216,7 +216,9 @@ plt.show()
 #
 # The same 20-epoch budget, the pick multiplied by 1/3 to 30, as a constant rate and as the
 # peak of the one-cycle schedule. Validation log loss is the finer measure (accuracy moves in
-# steps of one validation sample); the finder's pick and the ``"auto"`` rate are marked.
+# steps of one validation sample); the finder's pick and the ``"auto"`` rate are marked. A fit
+# that raises :class:`~sklearn_lrf.DivergenceError` would be printed as ``nan`` and left out
+# of the figure; the last printed line counts them.
 
 factors = np.array([1 / 3, 1, 3, 10, 30])
 sweep = {"constant": [], "one-cycle": []}
@@ -225,8 +227,11 @@ for rate in best_lr * factors:
         ("constant", float(rate)),
         ("one-cycle", OneCycle(n_steps=n_updates).with_peak(rate)),
     ]:
-        model = clone(pipe).set_params(model__learning_rate=value).fit(X_train, y_train)
-        sweep[kind].append(validation_scores(model))
+        model = clone(pipe).set_params(model__learning_rate=value)
+        try:
+            sweep[kind].append(validation_scores(model.fit(X_train, y_train)))
+        except DivergenceError:  # the training loss became non-finite or exploded
+            sweep[kind].append((np.nan, np.nan))
 
 print(f"one validation sample = {1 / len(y_val):.4f} of accuracy")
 print(
@@ -235,10 +240,14 @@ print(
 for i, factor in enumerate(factors):
     cells = "".join(f"{sweep[k][i][0]:>17.4f}{sweep[k][i][1]:>8.4f}" for k in sweep)
     print(f"{best_lr * factor:>10.3g}{factor:>11.3g}{cells}")
-best = {kind: factors[np.argmin([loss for _, loss in sweep[kind]])] for kind in sweep}
+best = {kind: factors[np.nanargmin([loss for _, loss in sweep[kind]])] for kind in sweep}
 print(
     "lowest validation log loss: "
     + ", ".join(f"{kind} at {factor:.3g} x best_lr_" for kind, factor in best.items())
+)
+print(
+    "fits that raised DivergenceError: "
+    + ", ".join(f"{kind} {int(np.isnan(np.array(sweep[kind])[:, 1]).sum())}" for kind in sweep)
 )
 
 fig, ax = plt.subplots(figsize=(7.5, 4.3), layout="constrained")

@@ -20,7 +20,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 _GATHER_BYTES = 1 << 20
 # An epoch whose training loss exceeds its best epoch's this many times (and the first epoch's)
 # has diverged, even while still finite: the plateau rule would otherwise take a loss that only
-# grows for convergence.
+# grows for convergence. Both references live in Parameters, so partial_fit calls share them.
 DIVERGENCE_GROWTH = 1e3
 # Factor by which a plateau divides the learning rate when plateau_reductions allows it.
 PLATEAU_DIVISOR = 5.0
@@ -31,14 +31,15 @@ _DENSE_GRAM_MAX_FEATURES = 2_000
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or coefficients.
+    """Training diverged: the loss or the coefficients became non-finite, or an epoch's training
+    loss grew over ``DIVERGENCE_GROWTH`` (1000) times the best epoch's and above the first's.
 
     Attributes
     ----------
     epoch : int
-        Epoch (1-based, counted over the estimator's life) in which it happened.
+        Epoch (1-based, counted over the estimator's life) in which it was detected.
     learning_rate : float
-        Learning rate of the last update before the non-finite value appeared.
+        Learning rate of the last update before it was detected.
     """
 
     def __init__(self, message, *, epoch, learning_rate):
@@ -60,6 +61,8 @@ class Parameters:
     intercept_velocity: np.ndarray = None
     n_updates: int = 0
     n_epochs: int = 0
+    first_epoch_loss: float = math.inf
+    best_epoch_loss: float = math.inf
 
     def copy(self):
         """Deep copy, so a failed run leaves the original untouched."""
@@ -251,14 +254,19 @@ def train(
         if not (np.isfinite(params.coef).all() and np.isfinite(params.intercept).all()):
             _diverged(name, params.n_epochs, rates[-1], "the coefficients became non-finite")
         epoch_loss = total_loss / n_samples + settings.penalty(params.coef)
-        if log.losses and epoch_loss > max(DIVERGENCE_GROWTH * min(log.losses), log.losses[0]):
+        if epoch_loss > DIVERGENCE_GROWTH * params.best_epoch_loss > 0 and (
+            epoch_loss > params.first_epoch_loss
+        ):
             _diverged(
                 name,
                 params.n_epochs,
                 rates[-1],
                 f"the training loss grew to {epoch_loss:.3g}, over {DIVERGENCE_GROWTH:g} times "
-                f"its best epoch's ({min(log.losses):.3g})",
+                f"its best epoch's ({params.best_epoch_loss:.3g})",
             )
+        if params.first_epoch_loss == math.inf:
+            params.first_epoch_loss = epoch_loss
+        params.best_epoch_loss = min(params.best_epoch_loss, epoch_loss)
         log.losses.append(epoch_loss)
         monitored = epoch_loss
         if validation_score is not None:

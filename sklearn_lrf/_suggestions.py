@@ -83,8 +83,8 @@ def lag_corrected(lrs, losses, smoothing, offset):
     the smoothed minimum, the rule returns ``min(3 lrs[i - round(A)], lrs[i] / 3)``.
 
     Stepping back by ``A`` lands where the rates the average still remembers began, on the
-    falling part of the curve: well below the raw loss's minimum (measured 35 to 60 times below
-    it on the benchmark's sets), so the pick is safe whatever the curve's noise. The factor 3
+    falling part of the curve: well below the raw loss's minimum (35 to 75 times below it in the
+    study's examples), so the pick is safe whatever the curve's noise. The factor 3
     (half a decade) then moves up the good range: a fit from scratch at a constant rate tolerates
     more than a ramp point, which inherits the progress of all smaller rates. The benchmark chose
     3 over 1 and 1/3. The cap ``lrs[i] / 3`` keeps the rule below the minimum when the average

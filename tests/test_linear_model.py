@@ -440,3 +440,13 @@ def test_default_regressor_scores_like_least_squares_under_cross_validation():
     )
     reference = cross_val_score(LinearRegression(), X, y, cv=5)
     assert abs(ours.mean() - reference.mean()) < 0.01
+
+
+def test_partial_fit_calls_share_the_divergence_check():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = SGDLinearRegressor(learning_rate=0.7, random_state=0)
+    with pytest.raises(DivergenceError, match="grew to"):
+        for _ in range(10):
+            model.partial_fit(X, y)
+    assert np.isfinite(model.coef_).all() and np.abs(model.coef_).max() < 1e8
