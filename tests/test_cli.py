@@ -90,3 +90,39 @@ def test_bad_csv_content(tmp_path, capsys):
     assert "no column 'zz'" in capsys.readouterr().err
     assert main(["--csv", str(path)]) == 2
     assert "missing values in column(s) b" in capsys.readouterr().err
+
+
+def test_task_rule_and_estimator_options(tmp_path, capsys):
+    status = main(
+        [
+            "--dataset",
+            "iris",
+            "--estimator",
+            "sklearn-sgd",
+            "--rule",
+            "minimum",
+            "--cv",
+            "3",
+            "--quiet",
+            "--output",
+            str(tmp_path / "p.png"),
+        ]
+    )
+    report = capsys.readouterr().out
+    assert status == 0
+    assert "SGDClassifier on iris" in report and "(minimum rule;" in report
+    assert "default rate 0.01" in report  # SGDClassifier's eta0
+    status = main(
+        [
+            "--dataset",
+            "wine",
+            "--task",
+            "regression",
+            "--cv",
+            "3",
+            "--quiet",
+            "--output",
+            str(tmp_path / "q.png"),
+        ]
+    )
+    assert status == 0 and "SGDLinearRegressor on wine" in capsys.readouterr().out

@@ -285,3 +285,22 @@ def test_default_rule_and_plot(quadratic):
     assert isinstance(display, LRFinderDisplay)
     assert display.ax_.get_xscale() == "log"
     assert set(display.lines_) >= {"raw", "smoothed", DEFAULT_RULE}
+
+
+def test_validation_fraction_is_held_out_and_measured_after_each_update():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    result = lr_range_test(
+        SGDLogisticClassifier(),
+        X,
+        y,
+        validation=0.25,
+        n_steps=30,
+        batch_size=426,
+        random_state=0,
+    )
+    assert result.loss_name == "log loss (validation set)"
+    # A full-batch ramp measured on held-out data: the loss before any progress is log 2,
+    # and it falls once the rates become useful.
+    assert result.losses[0] == pytest.approx(np.log(2), abs=1e-3)
+    assert result.losses.min() < 0.5
