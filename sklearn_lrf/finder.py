@@ -79,6 +79,9 @@ class LRFinderResult:
         Wall time of the test.
     stop_reason : str
         Why the ramp ended.
+    settings : dict
+        The range test's settings (ramp ends and steps, unit, restart steps, smoothing,
+        threshold, batch size), for the record.
     """
 
     learning_rates: np.ndarray

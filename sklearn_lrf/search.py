@@ -194,6 +194,11 @@ validation, lr_param, batch_size
         -------
         self : LRFinderSearch
         """
+        if self.cv is not None and self.validation is not None:
+            raise ValueError(
+                "validation and cv cannot be combined: with cv, each fold's curve is measured on "
+                "the fold's held-out part. Set validation=None, or cv=None."
+            )
         if self.refit_schedule is not None and not isinstance(self._final(), _BaseSGD):
             raise ValueError(
                 f"refit_schedule needs SGDLinearRegressor or SGDLogisticClassifier; "

@@ -125,6 +125,12 @@ def test_inside_pipeline_grid_search_and_cross_val_score():
     assert grid.predict_proba(X).shape == (150, 3)
 
 
+def test_validation_and_cv_are_exclusive(diabetes):
+    search = LRFinderSearch(SGDLinearRegressor(), cv=3, validation=0.2)
+    with pytest.raises(ValueError, match="validation and cv cannot be combined"):
+        search.fit(*diabetes)
+
+
 def test_unusable_curve_raises_with_advice(diabetes):
     X, y = diabetes
     search = LRFinderSearch(SGDLinearRegressor(), min_lr=1e3, max_lr=1e6)
