@@ -36,8 +36,9 @@ _COMMON_PARAMETERS_DOC = """learning_rate : float, Schedule or "auto", default="
         ``batch_size`` samples (see :func:`sklearn_lrf._sgd.auto_learning_rate`), which keeps a
         default fit stable on unscaled data; in ``fit`` with ``tol`` set, each of the first
         three plateaus divides the rate by 5 (like ``MLPRegressor(learning_rate="adaptive")``)
-        so the final iterate settles, and the fourth stops training. The starting rate is
-        stored in ``learning_rate_``.
+        so the final iterate settles, and the fourth stops training. ``partial_fit`` computes
+        the rate from the data of its first call and keeps it. The starting rate is stored in
+        ``learning_rate_``.
     batch_size : int >= 1, default=32
         Samples per mini-batch (the last batch of an epoch may be smaller).
     max_iter : int >= 1, default=200
