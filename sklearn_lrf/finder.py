@@ -454,15 +454,15 @@ class _Data:
             yield from next(epochs)
 
     def epochs(self, seed):
-        """One list of shuffled mini-batches per pass over the arrays."""
+        """Per pass over the arrays, the shuffled mini-batches, gathered as they are used."""
         rng = np.random.RandomState(seed)
         n = self.X.shape[0]
         while True:
             order = rng.permutation(n)
-            yield [
+            yield (
                 (self.X[rows], self.y[rows])
                 for rows in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
-            ]
+            )
 
 
 def _adapter(estimator, lr_param, classes, seed):
