@@ -1,70 +1,118 @@
-"""Losses of linear models: value and gradient with respect to the linear outputs ``Z``.
+"""Losses of linear models: value and gradient with respect to the linear outputs ``z``.
 
-A loss receives the raw outputs ``Z = X @ coef + intercept`` of shape ``(n_samples, n_outputs)``,
-the encoded targets and optional per-sample weights, and returns the *sum* of the weighted
-per-sample losses together with ``dZ``, the weighted per-sample derivatives. The training loop
-divides by the batch size. ``Z`` may be overwritten (it is scratch space of the loop).
+Each loss is defined once, per sample, in a compiled function that the training loop in ``_sgd``
+calls row by row: :func:`one_output_loss_gradient` (squared error, binary log loss) and
+:func:`multinomial_loss_gradient`. A sample's target ``y`` is a float: the value, the 0/1 label
+or the class code. The loss classes apply the same functions to whole arrays, returning the
+*sum* of the weighted per-sample losses with ``dZ``, the weighted per-sample derivatives.
 
-``curvature`` bounds the second derivative of the per-sample loss in ``Z`` (in the spectral norm
+``curvature`` bounds the second derivative of the per-sample loss in ``z`` (in the spectral norm
 for the multinomial loss); it turns a bound on ``X``'s spectrum into a smoothness constant.
+
+Numba's on-disk cache does not see edits to this module from ``_sgd``, which inlines it: after
+changing a loss, delete ``sklearn_lrf/__pycache__/*.nb*`` (or touch ``_sgd.py``).
 """
 
+import math
+
 import numpy as np
-from scipy.special import expit, log_softmax
+from numba import njit
+
+SQUARED_ERROR, BINARY_LOG_LOSS, MULTINOMIAL_LOG_LOSS = 0, 1, 2
 
 
-class SquaredError:
-    """``l(z, y) = (z - y) ** 2 / 2``; targets of shape ``(n, 1)``."""
+@njit(cache=True)
+def one_output_loss_gradient(code, z, y):
+    """``(loss, dl/dz)`` of one sample with output ``z`` and target ``y``, both floats.
 
+    - squared error: ``(z - y) ** 2 / 2``;
+    - binary log loss: ``log(1 + exp(z)) - y z``, computed as
+      ``(1 - y) softplus(z) + y softplus(-z)`` with ``softplus(t) = max(t, 0) + log1p(exp(-|t|))``,
+      so a confident right answer adds its tiny loss instead of the difference of two large
+      numbers, and nothing overflows. One ``exp`` serves the loss and the sigmoid.
+    """
+    if code == SQUARED_ERROR:
+        residual = z - y
+        return 0.5 * residual * residual, residual
+    small = math.exp(-abs(z))
+    loss = math.log1p(small) + (1.0 - y) * max(z, 0.0) + y * max(-z, 0.0)
+    probability = 1.0 / (1.0 + small) if z >= 0 else small / (1.0 + small)
+    return loss, probability - y
+
+
+@njit(cache=True)
+def multinomial_loss_gradient(z, y, dz):
+    """Loss ``logsumexp(z) - z[y]`` of one sample with outputs ``z`` (shifted by their maximum)
+    and class code ``y``; writes ``dl/dz = softmax(z) - onehot(y)`` into ``dz``, which may be
+    ``z`` itself."""
+    top = float(z.max())
+    total = 0.0
+    for j in range(z.shape[0]):
+        total += math.exp(z[j] - top)
+    log_norm = top + math.log(total)
+    label = int(y)
+    loss = log_norm - float(z[label])
+    for j in range(z.shape[0]):
+        dz[j] = math.exp(z[j] - log_norm)
+    dz[label] -= 1.0
+    return loss
+
+
+@njit(cache=True)
+def _loss_gradient_rows(code, Z, Y, sample_weight):
+    gradient = np.empty_like(Z)
+    total = 0.0
+    for i in range(Z.shape[0]):
+        if code == MULTINOMIAL_LOG_LOSS:
+            loss = multinomial_loss_gradient(Z[i], float(Y[i, 0]), gradient[i])
+        else:
+            loss, gradient[i, 0] = one_output_loss_gradient(code, float(Z[i, 0]), float(Y[i, 0]))
+        if sample_weight.shape[0]:
+            loss *= sample_weight[i]
+            gradient[i] *= sample_weight[i]
+        total += loss
+    return total, gradient
+
+
+class _Loss:
+    """A loss over whole arrays; subclasses set ``code`` and ``curvature``."""
+
+    code = None
+    curvature = None
+
+    @classmethod
+    def loss_gradient(cls, Z, Y, sample_weight=None):
+        """Summed weighted loss and ``dZ`` for outputs ``Z`` (n, k) and targets ``Y`` (n, 1).
+
+        ``dZ`` has the shape and dtype of ``Z``; ``Z`` itself is left unchanged.
+
+        Returns
+        -------
+        loss : float
+        gradient : ndarray
+        """
+        weights = np.empty(0) if sample_weight is None else np.asarray(sample_weight, float)
+        loss, gradient = _loss_gradient_rows(cls.code, Z, np.asarray(Y), weights)
+        return float(loss), gradient
+
+
+class SquaredError(_Loss):
+    """``l(z, y) = (z - y) ** 2 / 2``; one output."""
+
+    code = SQUARED_ERROR
     curvature = 1.0
 
-    @staticmethod
-    def loss_gradient(Z, Y, sample_weight=None):
-        residual = np.subtract(Z, Y, out=Z)
-        if sample_weight is None:
-            return 0.5 * float(np.vdot(residual, residual)), residual
-        weighted = residual * sample_weight[:, None]
-        return 0.5 * float(np.vdot(residual, weighted)), weighted
 
+class BinaryLogLoss(_Loss):
+    """``l(z, y) = log(1 + exp(z)) - y z`` for ``y`` in {0, 1}; one output."""
 
-class BinaryLogLoss:
-    """``l(z, y) = log(1 + exp(z)) - y z`` for ``y`` in {0, 1}; targets of shape ``(n, 1)``.
-
-    ``np.logaddexp(0, z)`` computes ``log(1 + exp(z))`` without overflow.
-    """
-
+    code = BINARY_LOG_LOSS
     curvature = 0.25
 
-    @staticmethod
-    def loss_gradient(Z, Y, sample_weight=None):
-        # Summing softplus(z) and y z separately would cancel catastrophically for confident
-        # predictions: subtract per sample, then sum.
-        losses = np.logaddexp(0.0, Z)
-        losses -= Y * Z
-        gradient = expit(Z)
-        gradient -= Y
-        if sample_weight is None:
-            return float(losses.sum()), gradient
-        gradient *= sample_weight[:, None]
-        return float(np.vdot(sample_weight, losses)), gradient
 
+class MultinomialLogLoss(_Loss):
+    """``l(z, y) = logsumexp(z) - z[y]`` (softmax cross-entropy); one output per class and
+    the class code as target."""
 
-class MultinomialLogLoss:
-    """``l(z, y) = logsumexp(z) - z[y]`` (softmax cross-entropy); targets are class codes ``(n,)``.
-
-    The log-probabilities come from ``scipy.special.log_softmax``, which never overflows.
-    """
-
+    code = MULTINOMIAL_LOG_LOSS
     curvature = 0.5
-
-    @staticmethod
-    def loss_gradient(Z, Y, sample_weight=None):
-        log_proba = log_softmax(Z, axis=1)
-        rows = np.arange(Z.shape[0])
-        losses = -log_proba[rows, Y]
-        gradient = np.exp(log_proba, out=log_proba)
-        gradient[rows, Y] -= 1.0
-        if sample_weight is not None:
-            losses *= sample_weight
-            gradient *= sample_weight[:, None]
-        return float(losses.sum()), gradient

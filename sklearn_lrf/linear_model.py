@@ -545,9 +545,10 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
                 f"{np.unique(np.asarray(y)[unknown]).tolist()}. Pass every label in `classes` "
                 "on the first call to partial_fit."
             )
+        Y = codes.astype(dtype)[:, None]
         if len(self.classes_) == 2:
-            return codes.astype(dtype)[:, None], BinaryLogLoss, 1
-        return codes, MultinomialLogLoss, len(self.classes_)
+            return Y, BinaryLogLoss, 1
+        return Y, MultinomialLogLoss, len(self.classes_)
 
     def _sample_weight(self, sample_weight, X, y, incremental):
         weights = super()._sample_weight(sample_weight, X, y, incremental)

@@ -55,12 +55,12 @@ class Multinomial:
 
     @staticmethod
     def targets(rng, n):
-        return rng.integers(0, N_CLASSES, size=n)
+        return rng.integers(0, N_CLASSES, size=(n, 1)).astype(float)
 
     @staticmethod
     def reference(Z, Y, sample_weight):
         return log_loss(
-            Y,
+            Y.ravel(),
             softmax(Z, axis=1),
             normalize=False,
             sample_weight=sample_weight,
@@ -149,7 +149,7 @@ EXTREME = {
     "multinomial": (
         MultinomialLogLoss,
         np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3], [1e3, 0.0, -1e3], [-1e4, -9e3, -1e4]]),
-        np.array([1, 2, 0, 0]),
+        np.array([[1.0], [2.0], [0.0], [0.0]]),
         2e4 + 5e3 + 0.0 + 1e3,
         np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0], [0.0, 0.0, 0.0], [-1.0, 1.0, 0.0]]),
     ),
@@ -183,7 +183,7 @@ def _stable_reference(problem, Z, Y):
         return np.sum(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z)
     top = Z.max(axis=1)
     log_norm = top + np.log(np.sum(np.exp(Z - top[:, None]), axis=1))
-    return np.sum(log_norm - Z[np.arange(len(Y)), Y])
+    return np.sum(log_norm - Z[np.arange(len(Y)), Y.ravel().astype(int)])
 
 
 @pytest.mark.usefixtures("strict_floating_point")
@@ -214,7 +214,7 @@ def _confident(problem, rng, n, dtype):
     else:
         Y = problem.targets(rng, n)
         Z = rng.normal(size=(n, N_CLASSES))
-        Z[np.arange(n), Y] += margin
+        Z[np.arange(n), Y.ravel().astype(int)] += margin
     Z_moderate, Y_moderate = _problem(problem, seed=7)
     return np.vstack([Z, Z_moderate[:4]]).astype(dtype), np.concatenate([Y, Y_moderate[:4]])
 
@@ -260,8 +260,8 @@ def _hessians(loss, Z):
 CURVATURE_CASES = {
     "squared": (SquaredError, Squared.targets, 1),
     "binary": (BinaryLogLoss, Binary.targets, 1),
-    "multinomial-2": (MultinomialLogLoss, lambda rng, n: rng.integers(0, 2, n), 2),
-    "multinomial-5": (MultinomialLogLoss, lambda rng, n: rng.integers(0, 5, n), 5),
+    "multinomial-2": (MultinomialLogLoss, lambda rng, n: rng.integers(0, 2, (n, 1)) * 1.0, 2),
+    "multinomial-5": (MultinomialLogLoss, lambda rng, n: rng.integers(0, 5, (n, 1)) * 1.0, 5),
 }
 
 
