@@ -211,19 +211,23 @@ def run(args):
         + "   ".join(f"{rule} {rate:.2g}" for rule, rate in result.suggestions.items())
     )
     print(
-        f"{args.cv}-fold {metric:<9}default rate {default_rate}: {_summary(default_scores)}  "
+        f"{args.cv}-fold {metric:<9}default, {default_rate}: {_summary(default_scores)}  "
         f"({default_seconds:.2f} s)"
     )
-    print(f"{'':<15}LRFinderSearch:   {_summary(chosen_scores)}  ({chosen_seconds:.2f} s)")
+    print(f"{'':<15}LRFinderSearch: {_summary(chosen_scores)}  ({chosen_seconds:.2f} s)")
     print(f"plot written to {args.output.resolve()}")
     return 0
 
 
 def _default_rate(estimator):
+    """How the estimator's defaults set its rate, e.g. ``learning_rate='optimal'``."""
     params = estimator.get_params()
-    if "eta0" in params or "learning_rate_init" in params:
-        return f"{params.get('eta0', params.get('learning_rate_init')):g}"
-    return str(params["learning_rate"])
+    policy = params.get("learning_rate")
+    if "eta0" in params and policy != "optimal":  # 'optimal' ignores eta0
+        return f"eta0={params['eta0']:g} ({policy})"
+    if "learning_rate_init" in params:
+        return f"learning_rate_init={params['learning_rate_init']:g}"
+    return f"learning_rate={policy!r}"
 
 
 def _summary(scores):

@@ -21,7 +21,7 @@ from numba import njit
 SQUARED_ERROR, BINARY_LOG_LOSS, MULTINOMIAL_LOG_LOSS = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def one_output_loss_gradient(code, z, y):
     """``(loss, dl/dz)`` of one sample with output ``z`` and target ``y``, both floats.
 
@@ -36,7 +36,7 @@ def one_output_loss_gradient(code, z, y):
         return 0.5 * residual * residual, residual
     small = math.exp(-abs(z))
     loss = math.log1p(small) + (1.0 - y) * max(z, 0.0) + y * max(-z, 0.0)
-    probability = 1.0 / (1.0 + small) if z >= 0 else small / (1.0 + small)
+    probability = (1.0 if z >= 0 else small) / (1.0 + small)
     return loss, probability - y
 
 

@@ -111,7 +111,7 @@ def test_task_rule_and_estimator_options(tmp_path, capsys):
     report = capsys.readouterr().out
     assert status == 0
     assert "SGDClassifier on iris" in report and "(minimum rule;" in report
-    assert "default rate 0.01" in report  # SGDClassifier's eta0
+    assert "default, learning_rate='optimal':" in report  # SGDClassifier ignores eta0 there
     status = main(
         [
             "--dataset",
