@@ -254,7 +254,9 @@ def train(
     for _ in range(max_epochs):
         started = time.perf_counter()
         rates = _epoch_rates(settings.schedule, params, n_batches, rate_scale)
-        order = rng.permutation(n_samples) if settings.shuffle else np.arange(n_samples)
+        order = np.arange(n_samples)
+        if settings.shuffle:
+            _shuffle(order, rng.random_sample(n_samples))
         batch_losses = np.empty(n_batches)
         for first in range(0, n_batches, chunk):
             count = min(chunk, n_batches - first)
@@ -327,21 +329,20 @@ class _Kernel:
 
     def __init__(self, X, Y, sample_weight, params, settings):
         dtype = params.coef.dtype
-        empty = np.empty(0, dtype)
         if sp.issparse(X):
             X = X.tocsr()
-            self.data = (np.empty((0, 0), dtype), X.data.astype(dtype, copy=False))
-            self.data += (X.indices, X.indptr)
+            self.data = (None, X.data.astype(dtype, copy=False), X.indices, X.indptr)
             self.prefetch_rows = 0
         else:
             X = np.ascontiguousarray(X, dtype=dtype)
-            no_index = np.empty(0, np.int32)
-            self.data = (X, empty, no_index, no_index)
+            self.data = (X, None, None, None)
             row_bytes = max(X.shape[1] * X.itemsize, 1)
             self.prefetch_rows = max(1, _PREFETCH_BYTES // row_bytes) if settings.shuffle else 0
         self.targets = (
             np.ascontiguousarray(Y, dtype=dtype),
-            empty if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=dtype),
+            None
+            if sample_weight is None
+            else np.ascontiguousarray(sample_weight[:, None], dtype=dtype),
         )
         if settings.momentum and params.coef_velocity is None:
             params.coef_velocity = np.zeros_like(params.coef)
@@ -378,8 +379,7 @@ class _Kernel:
         )
 
 
-# Reassociation lets LLVM vectorise the dot products; results stay deterministic per machine.
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(cache=True)
 def _sgd_steps(
     X,
     X_data,
@@ -404,79 +404,58 @@ def _sgd_steps(
     fit_intercept,
     batch_losses,
 ):
-    """Mini-batch SGD updates, fused: each row of a batch is read once, for its outputs and its
-    gradient. Batch ``b`` holds rows ``order[b * batch_size:(b + 1) * batch_size]`` of ``X``
-    (dense, or CSR given as ``X_data``, ``X_indices``, ``X_indptr``). ``coef`` is flattened
-    from ``(n_features, n_outputs)``. Writes each batch's summed weighted loss, measured before
-    its update, into ``batch_losses``; stops before updating at a non-finite loss and returns
-    the number of completed updates.
-
-    The row loops are written out here rather than in helpers: numba does not inline
-    helpers without reference-counting their arguments once per row, which costs as much as
-    the arithmetic.
+    """Mini-batch SGD updates. Batch ``b`` holds rows ``order[b * batch_size:(b + 1) *
+    batch_size]`` of ``X``: dense, or CSR given as ``X_data``, ``X_indices``, ``X_indptr``, the
+    unused ones None (numba then compiles each case without the other's branches);
+    ``Y`` and ``sample_weight`` (or None) are columns, ``coef`` is flattened from
+    ``(n_features, n_outputs)``. Writes each batch's summed weighted loss, measured before its
+    update, into ``batch_losses``; stops before updating at a non-finite loss and returns the
+    number of completed updates.
     """
-    sparse = X_indptr.shape[0] > 0
-    n_features = X.shape[1]
-    n_outputs = intercept.shape[0]
-    n_rows = order.shape[0]
     gradient = np.empty_like(coef)
     intercept_gradient = np.empty_like(intercept)
-    outputs = np.empty_like(intercept)  # also gives the scalars below the dtype of X
+    outputs = np.empty_like(intercept)
     for batch in range(rates.shape[0]):
         start = (first_batch + batch) * batch_size
-        stop = min(start + batch_size, n_rows)
+        stop = min(start + batch_size, order.shape[0])
         gradient[:] = 0.0
         intercept_gradient[:] = 0.0
-        total = 0.0
-        for position in range(start, stop):
-            if prefetch_rows and position + prefetch_rows < n_rows:
-                prefetch_row(X, order[position + prefetch_rows])
-            i = order[position]
-            weight = sample_weight[i] if sample_weight.shape[0] else 1.0
-            if sparse:
-                first, last = X_indptr[i], X_indptr[i + 1]
-            if n_outputs == 1:
-                z = intercept[0]
-                if sparse:
-                    for j in range(first, last):
-                        z += X_data[j] * coef[X_indices[j]]
-                else:
-                    for f in range(n_features):
-                        z += X[i, f] * coef[f]
-                loss, slope = one_output_loss_gradient(loss_code, float(z), float(Y[i, 0]))
-                total += weight * loss
-                outputs[0] = weight * slope
-                d_output = outputs[0]
-                if sparse:
-                    for j in range(first, last):
-                        gradient[X_indices[j]] += d_output * X_data[j]
-                else:
-                    for f in range(n_features):
-                        gradient[f] += d_output * X[i, f]
-                intercept_gradient[0] += d_output
-                continue
-            outputs[:] = intercept
-            if sparse:
-                for j in range(first, last):
-                    offset = X_indices[j] * n_outputs
-                    for c in range(n_outputs):
-                        outputs[c] += X_data[j] * coef[offset + c]
-            else:
-                for f in range(n_features):
-                    for c in range(n_outputs):
-                        outputs[c] += X[i, f] * coef[f * n_outputs + c]
-            total += weight * multinomial_loss_gradient(outputs, float(Y[i, 0]), outputs)
-            outputs *= weight
-            if sparse:
-                for j in range(first, last):
-                    offset = X_indices[j] * n_outputs
-                    for c in range(n_outputs):
-                        gradient[offset + c] += X_data[j] * outputs[c]
-            else:
-                for f in range(n_features):
-                    for c in range(n_outputs):
-                        gradient[f * n_outputs + c] += X[i, f] * outputs[c]
-            intercept_gradient += outputs
+        if intercept.shape[0] == 1:
+            total = _one_output_batch(
+                X,
+                X_data,
+                X_indices,
+                X_indptr,
+                Y,
+                sample_weight,
+                order,
+                prefetch_rows,
+                start,
+                stop,
+                coef,
+                intercept,
+                loss_code,
+                gradient,
+                intercept_gradient,
+            )
+        else:
+            total = _multinomial_batch(
+                X,
+                X_data,
+                X_indices,
+                X_indptr,
+                Y,
+                sample_weight,
+                order,
+                prefetch_rows,
+                start,
+                stop,
+                coef,
+                intercept,
+                outputs,
+                gradient,
+                intercept_gradient,
+            )
         if not math.isfinite(total):
             return batch
         batch_losses[batch] = total
@@ -496,6 +475,146 @@ def _sgd_steps(
             fit_intercept,
         )
     return rates.shape[0]
+
+
+# The two batch functions below read each row once, where it lies in X, for both its outputs
+# and its gradient, and prefetch the row (with its target and weight) ``prefetch_rows``
+# positions ahead. Their row loops are written out: numba does not inline a helper without
+# reference-counting its array arguments once per row, which costs as much as the arithmetic.
+# Reassociation lets LLVM vectorise the dot products; results stay deterministic per machine.
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _one_output_batch(
+    X,
+    X_data,
+    X_indices,
+    X_indptr,
+    Y,
+    sample_weight,
+    order,
+    prefetch_rows,
+    start,
+    stop,
+    coef,
+    intercept,
+    loss_code,
+    gradient,
+    intercept_gradient,
+):
+    """Add the batch's gradient (squared error or binary log loss) to ``gradient`` and
+    ``intercept_gradient``; return its summed weighted loss.
+
+    Software-pipelined: step ``position`` computes the output of row ``order[position]``, then
+    the loss and gradient of the row before it, so that one row's ``exp`` and ``log1p`` overlap
+    the memory reads of the next.
+    """
+    n_rows = order.shape[0]
+    total = 0.0
+    row = previous = 0
+    z = z_previous = intercept[0]
+    for position in range(start, stop + 1):
+        if position < stop:
+            row = order[position]
+            dot = intercept[0]
+            if X is not None:
+                if prefetch_rows and position + prefetch_rows < n_rows:
+                    upcoming = order[position + prefetch_rows]
+                    prefetch_row(X, upcoming)
+                    prefetch_row(Y, upcoming)
+                    if sample_weight is not None:
+                        prefetch_row(sample_weight, upcoming)
+                for f in range(X.shape[1]):
+                    dot += X[row, f] * coef[f]
+            if X_indptr is not None:
+                for j in range(X_indptr[row], X_indptr[row + 1]):
+                    dot += X_data[j] * coef[X_indices[j]]
+            z = dot
+        if position > start:
+            i = previous
+            loss, slope = one_output_loss_gradient(loss_code, float(z_previous), float(Y[i, 0]))
+            weight = 1.0 if sample_weight is None else sample_weight[i, 0]
+            total += weight * loss
+            d_output = coef.dtype.type(weight * slope)
+            if X is not None:
+                for f in range(X.shape[1]):
+                    gradient[f] += d_output * X[i, f]
+            if X_indptr is not None:
+                for j in range(X_indptr[i], X_indptr[i + 1]):
+                    gradient[X_indices[j]] += d_output * X_data[j]
+            intercept_gradient[0] += d_output
+        previous, z_previous = row, z
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _multinomial_batch(
+    X,
+    X_data,
+    X_indices,
+    X_indptr,
+    Y,
+    sample_weight,
+    order,
+    prefetch_rows,
+    start,
+    stop,
+    coef,
+    intercept,
+    outputs,
+    gradient,
+    intercept_gradient,
+):
+    """Add the batch's multinomial log-loss gradient to ``gradient`` and
+    ``intercept_gradient``; return its summed weighted loss."""
+    n_outputs = intercept.shape[0]
+    n_rows = order.shape[0]
+    total = 0.0
+    for position in range(start, stop):
+        i = order[position]
+        outputs[:] = intercept
+        if X is not None:
+            if prefetch_rows and position + prefetch_rows < n_rows:
+                upcoming = order[position + prefetch_rows]
+                prefetch_row(X, upcoming)
+                prefetch_row(Y, upcoming)
+                if sample_weight is not None:
+                    prefetch_row(sample_weight, upcoming)
+            for f in range(X.shape[1]):
+                for c in range(n_outputs):
+                    outputs[c] += X[i, f] * coef[f * n_outputs + c]
+        if X_indptr is not None:
+            for j in range(X_indptr[i], X_indptr[i + 1]):
+                offset = X_indices[j] * n_outputs
+                for c in range(n_outputs):
+                    outputs[c] += X_data[j] * coef[offset + c]
+        loss = multinomial_loss_gradient(outputs, float(Y[i, 0]), outputs)
+        weight = 1.0 if sample_weight is None else sample_weight[i, 0]
+        total += weight * loss
+        outputs *= weight
+        if X is not None:
+            for f in range(X.shape[1]):
+                for c in range(n_outputs):
+                    gradient[f * n_outputs + c] += X[i, f] * outputs[c]
+        if X_indptr is not None:
+            for j in range(X_indptr[i], X_indptr[i + 1]):
+                offset = X_indices[j] * n_outputs
+                for c in range(n_outputs):
+                    gradient[offset + c] += X_data[j] * outputs[c]
+        intercept_gradient += outputs
+    return total
+
+
+@njit(cache=True)
+def _shuffle(order, draws):
+    """Fisher-Yates shuffle of ``order`` in place, with ``draws`` uniform on [0, 1): entry ``q``
+    swaps with entry ``q + floor(draws[q] * (n - q))``. A uniformly random permutation (to
+    within the 2**-53 resolution of the draws), three times faster than
+    ``RandomState.permutation``, which draws bounded integers one by one."""
+    n_rows = order.shape[0]
+    for q in range(n_rows - 1):
+        other = min(q + int(draws[q] * (n_rows - q)), n_rows - 1)
+        order[q], order[other] = order[other], order[q]
 
 
 @njit(cache=True)

@@ -221,8 +221,8 @@ def test_pandas_column_names_are_kept():
     assert isinstance(X, pd.DataFrame)
 
 
-def test_labels_of_any_type_and_consistent_outputs():
-    X, y = load_iris(return_X_y=True)
+def test_labels_of_any_type_and_consistent_outputs(multiclass):
+    X, y = multiclass  # standardised: on raw iris, 30 epochs reach 0.68 to 0.97 by seed
     labels = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
     model = SGDLogisticClassifier(random_state=0, max_iter=30).fit(X, labels)
     np.testing.assert_array_equal(model.classes_, ["setosa", "versicolor", "virginica"])

@@ -2,16 +2,19 @@
 
 The reference below is written from the update rules in the docstrings (weight decay without
 momentum, PyTorch's heavy ball and Nesterov with it, the L1 proximal step) and scipy's
-``expit`` / ``log_softmax``; it shares no code with ``sklearn_lrf._sgd``. It draws the same
-permutations from the same ``RandomState``, so every coefficient can be compared.
+``expit`` / ``log_softmax``; it shares no code with ``sklearn_lrf._sgd``. It shuffles as the loop
+documents, from the same ``RandomState`` draws, so every coefficient can be compared.
 """
+
+from collections import Counter
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit, log_softmax
+from scipy.stats import chisquare
 
-from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier
+from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier, _sgd
 
 
 def _reference_gradient(task, Z, y, classes):
@@ -25,6 +28,15 @@ def _reference_gradient(task, Z, y, classes):
     return P
 
 
+def _fisher_yates(order, draws):
+    """The shuffle the loop documents: entry q swaps with q + floor(draws[q] * (n - q))."""
+    n = len(order)
+    for q in range(n):
+        other = q + int(draws[q] * (n - q))
+        order[[q, other]] = order[[other, q]]
+    return order
+
+
 def _reference_fit(task, X, y, w, *, rate, epochs, batch_size, momentum, nesterov, l1, l2, seed):
     X = X.toarray() if sp.issparse(X) else X
     classes = np.unique(y)
@@ -34,7 +46,7 @@ def _reference_fit(task, X, y, w, *, rate, epochs, batch_size, momentum, nestero
     w = np.ones(len(y)) if w is None else w / w.mean()
     rng = np.random.RandomState(seed)
     for _ in range(epochs):
-        order = rng.permutation(len(y))
+        order = _fisher_yates(np.arange(len(y)), rng.random_sample(len(y)))
         for start in range(0, len(y), batch_size):
             rows = order[start : start + batch_size]
             Z = X[rows] @ coef + intercept
@@ -106,3 +118,16 @@ def test_fit_equals_numpy_reference(task, n_classes, options, layout, weighted, 
     )
     np.testing.assert_allclose(np.atleast_2d(model.coef_), coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-9, atol=1e-12)
+
+
+def test_shuffle_draws_every_permutation_equally_often():
+    """The in-place Fisher-Yates shuffle gives each of the 24 orders of 4 rows with equal
+    probability (chi-square test), so mini-batches are uniformly random."""
+    rng = np.random.RandomState(0)
+    counts = Counter()
+    for _ in range(24_000):
+        order = np.arange(4)
+        _sgd._shuffle(order, rng.random_sample(4))
+        counts[tuple(order)] += 1
+    assert len(counts) == 24
+    assert chisquare(list(counts.values())).pvalue > 1e-3
