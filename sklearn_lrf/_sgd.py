@@ -379,7 +379,8 @@ class _Kernel:
         )
 
 
-@njit(cache=True)
+# nogil: fits running in threads (joblib's threading backend) train in parallel.
+@njit(cache=True, nogil=True)
 def _sgd_steps(
     X,
     X_data,
