@@ -421,42 +421,24 @@ def _sgd_steps(
         stop = min(start + batch_size, order.shape[0])
         gradient[:] = 0.0
         intercept_gradient[:] = 0.0
-        if intercept.shape[0] == 1:
-            total = _one_output_batch(
-                X,
-                X_data,
-                X_indices,
-                X_indptr,
-                Y,
-                sample_weight,
-                order,
-                prefetch_rows,
-                start,
-                stop,
-                coef,
-                intercept,
-                loss_code,
-                gradient,
-                intercept_gradient,
-            )
-        else:
-            total = _multinomial_batch(
-                X,
-                X_data,
-                X_indices,
-                X_indptr,
-                Y,
-                sample_weight,
-                order,
-                prefetch_rows,
-                start,
-                stop,
-                coef,
-                intercept,
-                outputs,
-                gradient,
-                intercept_gradient,
-            )
+        total = _batch_gradient(
+            X,
+            X_data,
+            X_indices,
+            X_indptr,
+            Y,
+            sample_weight,
+            order,
+            prefetch_rows,
+            start,
+            stop,
+            coef,
+            intercept,
+            loss_code,
+            outputs,
+            gradient,
+            intercept_gradient,
+        )
         if not math.isfinite(total):
             return batch
         batch_losses[batch] = total
@@ -478,15 +460,15 @@ def _sgd_steps(
     return rates.shape[0]
 
 
-# The two batch functions below read each row once, where it lies in X, for both its outputs
-# and its gradient, and prefetch the row (with its target and weight) ``prefetch_rows``
-# positions ahead. Their row loops are written out: numba does not inline a helper without
+# _batch_gradient reads each row once, where it lies in X, for both its outputs and its
+# gradient, and prefetches the row (with its target and weight) ``prefetch_rows`` positions
+# ahead. Its row loops are written out: numba does not inline a helper without
 # reference-counting its array arguments once per row, which costs as much as the arithmetic.
 # Reassociation lets LLVM vectorise the dot products; results stay deterministic per machine.
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def _one_output_batch(
+def _batch_gradient(
     X,
     X_data,
     X_indices,
@@ -500,77 +482,57 @@ def _one_output_batch(
     coef,
     intercept,
     loss_code,
-    gradient,
-    intercept_gradient,
-):
-    """Add the batch's gradient (squared error or binary log loss) to ``gradient`` and
-    ``intercept_gradient``; return its summed weighted loss.
-
-    Software-pipelined: step ``position`` computes the output of row ``order[position]``, then
-    the loss and gradient of the row before it, so that one row's ``exp`` and ``log1p`` overlap
-    the memory reads of the next.
-    """
-    n_rows = order.shape[0]
-    total = 0.0
-    row = previous = 0
-    z = z_previous = intercept[0]
-    for position in range(start, stop + 1):
-        if position < stop:
-            row = order[position]
-            dot = intercept[0]
-            if X is not None:
-                if prefetch_rows and position + prefetch_rows < n_rows:
-                    upcoming = order[position + prefetch_rows]
-                    prefetch_row(X, upcoming)
-                    prefetch_row(Y, upcoming)
-                    if sample_weight is not None:
-                        prefetch_row(sample_weight, upcoming)
-                for f in range(X.shape[1]):
-                    dot += X[row, f] * coef[f]
-            if X_indptr is not None:
-                for j in range(X_indptr[row], X_indptr[row + 1]):
-                    dot += X_data[j] * coef[X_indices[j]]
-            z = dot
-        if position > start:
-            i = previous
-            loss, slope = one_output_loss_gradient(loss_code, float(z_previous), float(Y[i, 0]))
-            weight = 1.0 if sample_weight is None else sample_weight[i, 0]
-            total += weight * loss
-            d_output = coef.dtype.type(weight * slope)
-            if X is not None:
-                for f in range(X.shape[1]):
-                    gradient[f] += d_output * X[i, f]
-            if X_indptr is not None:
-                for j in range(X_indptr[i], X_indptr[i + 1]):
-                    gradient[X_indices[j]] += d_output * X_data[j]
-            intercept_gradient[0] += d_output
-        previous, z_previous = row, z
-    return total
-
-
-@njit(cache=True, fastmath={"reassoc", "contract"})
-def _multinomial_batch(
-    X,
-    X_data,
-    X_indices,
-    X_indptr,
-    Y,
-    sample_weight,
-    order,
-    prefetch_rows,
-    start,
-    stop,
-    coef,
-    intercept,
     outputs,
     gradient,
     intercept_gradient,
 ):
-    """Add the batch's multinomial log-loss gradient to ``gradient`` and
-    ``intercept_gradient``; return its summed weighted loss."""
+    """Add the gradient of the batch ``order[start:stop]`` to ``gradient`` and
+    ``intercept_gradient``; return its summed weighted loss.
+
+    With one output (squared error, binary log loss) the loop is software-pipelined: step
+    ``position`` computes the output of row ``order[position]``, then the loss and gradient of
+    the row before it, so that one row's ``exp`` and ``log1p`` overlap the memory reads of the
+    next. With several (multinomial log loss), ``outputs`` holds one row's outputs.
+    """
     n_outputs = intercept.shape[0]
     n_rows = order.shape[0]
     total = 0.0
+    if n_outputs == 1:
+        row = previous = 0
+        z = z_previous = intercept[0]
+        for position in range(start, stop + 1):
+            if position < stop:
+                row = order[position]
+                dot = intercept[0]
+                if X is not None:
+                    if prefetch_rows and position + prefetch_rows < n_rows:
+                        upcoming = order[position + prefetch_rows]
+                        prefetch_row(X, upcoming)
+                        prefetch_row(Y, upcoming)
+                        if sample_weight is not None:
+                            prefetch_row(sample_weight, upcoming)
+                    for f in range(X.shape[1]):
+                        dot += X[row, f] * coef[f]
+                if X_indptr is not None:
+                    for j in range(X_indptr[row], X_indptr[row + 1]):
+                        dot += X_data[j] * coef[X_indices[j]]
+                z = dot
+            if position > start:
+                i = previous
+                loss, slope = one_output_loss_gradient(loss_code, float(z_previous), float(Y[i, 0]))
+                weight = 1.0 if sample_weight is None else sample_weight[i, 0]
+                total += weight * loss
+                d_output = coef.dtype.type(weight * slope)
+                if X is not None:
+                    for f in range(X.shape[1]):
+                        gradient[f] += d_output * X[i, f]
+                if X_indptr is not None:
+                    for j in range(X_indptr[i], X_indptr[i + 1]):
+                        gradient[X_indices[j]] += d_output * X_data[j]
+                intercept_gradient[0] += d_output
+            previous, z_previous = row, z
+        return total
+
     for position in range(start, stop):
         i = order[position]
         outputs[:] = intercept
