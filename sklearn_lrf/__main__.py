@@ -172,6 +172,8 @@ def run(args):
     metric = "accuracy" if classification else "R^2"
     final = pipeline[-1]
 
+    progress("loading the compiled training loop")
+    compile_seconds = _load_training_loop()
     progress(f"range test on all {X.shape[0]} samples")
     started = time.perf_counter()
     search.fit(X, y)
@@ -198,6 +200,11 @@ def run(args):
         f"sklearn-lrf {__version__}: {type(final).__name__} on {name}, {X.shape[0]} samples x "
         f"{X.shape[1]} features{note}, StandardScaler first"
     )
+    if compile_seconds > 1:
+        print(
+            f"first run      compiled the training loop in {compile_seconds:.1f} s (numba "
+            "caches it: later runs load it in a fraction of a second)"
+        )
     print(
         f"range test     {len(result.learning_rates)} steps from {result.learning_rates[0]:.2g} "
         f"to {result.learning_rates[-1]:.2g}, {result.stop_reason}, {result.seconds:.2f} s"
@@ -217,6 +224,15 @@ def run(args):
     print(f"{'':<15}LRFinderSearch: {_summary(chosen_scores)}  ({chosen_seconds:.2f} s)")
     print(f"plot written to {args.output.resolve()}")
     return 0
+
+
+def _load_training_loop():
+    """Compile the training loop, or load it from numba's cache, before anything is timed, by
+    a search on a tiny problem; return the seconds it took."""
+    started = time.perf_counter()
+    X = np.linspace(-1.0, 1.0, 40)[:, None]
+    LRFinderSearch(SGDLinearRegressor(max_iter=2, tol=None), random_state=0).fit(X, 2 * X[:, 0])
+    return time.perf_counter() - started
 
 
 def _default_rate(estimator):
