@@ -12,6 +12,7 @@ import platform
 import time
 import tracemalloc
 
+import numba
 import numpy as np
 import sklearn
 from sklearn.linear_model import SGDClassifier, SGDRegressor
@@ -90,7 +91,7 @@ def main():
     print(
         f"X: {args.n_samples} x {args.n_features} dense, {args.epochs} epochs, best of "
         f"{args.repeats}; {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
         f"scikit-learn {sklearn.__version__}"
     )
     header = f"{'task':<15}{'model':<34}{'batch':>6}{'dtype':>9}{'s/epoch':>10}{'peak/X':>8}"
