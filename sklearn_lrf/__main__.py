@@ -6,6 +6,7 @@ writes the curve as a PNG.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -138,6 +139,16 @@ def is_classification(y, task):
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader of the report left early (``sklearn-lrf | head``): stop quietly. Python
+        # flushes stdout at exit; point it at devnull so that flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

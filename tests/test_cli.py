@@ -126,3 +126,18 @@ def test_task_rule_and_estimator_options(tmp_path, capsys):
         ]
     )
     assert status == 0 and "SGDLinearRegressor on wine" in capsys.readouterr().out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """``sklearn-lrf | head -1``: the report stops quietly when its pipe closes."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_lrf", "--quiet", "--output", str(tmp_path / "p.png")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.readline()
+    process.stdout.close()  # the reader leaves after one line
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
