@@ -67,7 +67,7 @@ def _loss_gradient_rows(code, Z, Y, sample_weight):
             loss = multinomial_loss_gradient(Z[i], float(Y[i, 0]), gradient[i])
         else:
             loss, gradient[i, 0] = one_output_loss_gradient(code, float(Z[i, 0]), float(Y[i, 0]))
-        if sample_weight.shape[0]:
+        if sample_weight is not None:
             loss *= sample_weight[i]
             gradient[i] *= sample_weight[i]
         total += loss
@@ -91,7 +91,7 @@ class _Loss:
         loss : float
         gradient : ndarray
         """
-        weights = np.empty(0) if sample_weight is None else np.asarray(sample_weight, float)
+        weights = None if sample_weight is None else np.asarray(sample_weight, float)
         loss, gradient = _loss_gradient_rows(cls.code, Z, np.asarray(Y), weights)
         return float(loss), gradient
 
