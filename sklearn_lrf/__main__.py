@@ -140,7 +140,9 @@ def is_classification(y, task):
 
 def main(argv=None):
     try:
-        return _main(argv)
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe raises here, not in the interpreter's exit
+        return status
     except BrokenPipeError:
         # The reader of the report left early (``sklearn-lrf | head``): stop quietly. Python
         # flushes stdout at exit; point it at devnull so that flush does not fail again.
