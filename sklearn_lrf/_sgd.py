@@ -49,12 +49,15 @@ class DivergenceError(FloatingPointError):
         Epoch (1-based, counted over the estimator's life) in which it was detected.
     learning_rate : float
         Learning rate of the last update before it was detected.
+    problem : str
+        What was detected, e.g. ``"the training loss became non-finite"``.
     """
 
-    def __init__(self, message, *, epoch, learning_rate):
+    def __init__(self, message, *, epoch, learning_rate, problem):
         super().__init__(message)
         self.epoch = epoch
         self.learning_rate = learning_rate
+        self.problem = problem
 
 
 @dataclass
@@ -140,11 +143,14 @@ def auto_learning_rate(X, sample_weight, loss, batch_size, l2, fit_intercept):
     Returns
     -------
     learning_rate : float
+        0.0 when the squared norms of the rows overflow.
     """
     n = X.shape[0]
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     squared_norms = _row_squared_norms(X) + float(fit_intercept)
     r2 = float(np.max(weights * squared_norms))
+    if not math.isfinite(r2):  # the squares of X overflow: no step is safe
+        return 0.0
     rows = np.linspace(0, n - 1, num=min(n, _AUTO_LR_ROWS)).astype(np.intp)
     lam = _largest_eigenvalue(X[rows], weights[rows], fit_intercept)
     b = min(batch_size, n)
@@ -289,7 +295,7 @@ def train(
                 params.n_epochs,
                 rates[-1],
                 f"the training loss grew to {epoch_loss:.3g}, over {DIVERGENCE_GROWTH:g} times "
-                f"its best epoch's ({params.best_epoch_loss:.3g})",
+                f"its best ({params.best_epoch_loss:.3g})",
             )
         if params.first_epoch_loss == math.inf:
             params.first_epoch_loss = epoch_loss
@@ -647,6 +653,7 @@ def _diverged(name, epoch, rate, problem):
         "LRFinderSearch pick it.",
         epoch=epoch,
         learning_rate=rate,
+        problem=problem,
     )
 
 

@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_X_y
 
 from . import _sgd
-from ._param_validation import Interval, StrOptions, validate_params
+from ._param_validation import HasMethods, Interval, StrOptions, validate_params
 from ._suggestions import RULES, lag_corrected, usable_range
 from .linear_model import _BaseSGD
 from .schedules import Constant, ExponentialRamp, LinearRamp
@@ -172,7 +172,7 @@ RANGE_TEST_CONSTRAINTS = {
 @validate_params(
     {
         **RANGE_TEST_CONSTRAINTS,
-        "estimator": [object],
+        "estimator": [HasMethods(["fit"])],
         "X": ["array-like", "sparse matrix", object],
         "y": ["array-like", None],
         "validation": [Interval(Real, 0, 1, closed="neither"), tuple, None],
@@ -293,7 +293,10 @@ default="default"
                         break
         except _Diverged as error:
             recorder.add(error.rate, np.inf)
-            stop_reason = f"training failed at learning rate {error.rate:.3g}: {error.cause}"
+            stop_reason = (
+                f"training failed at learning rate {error.rate:.3g} (step "
+                f"{len(recorder.rates) + 1} of {n_steps}): {error.cause}"
+            )
     if recorder.diverged_at is not None and not stop_reason.startswith("training failed"):
         stop_reason = (
             f"diverged at learning rate {recorder.rates[recorder.diverged_at]:.3g}: the "
@@ -398,7 +401,7 @@ class _Data:
                     "y is None: pass the targets, or pass X as an iterable of "
                     "(X_batch, y_batch) mini-batches."
                 )
-            if isinstance(estimator, Pipeline):
+            if isinstance(estimator, Pipeline) and len(estimator) > 1:
                 raise ValueError(
                     "A Pipeline needs arrays X and y to fit its preprocessing steps; with an "
                     "iterable of batches, fit them first and pass the final estimator."
@@ -409,27 +412,42 @@ class _Data:
                 raise ValueError("step_unit='epoch' needs arrays X and y, not an iterable.")
             if isinstance(validation, Real):
                 raise ValueError("validation must be (X_val, y_val) when X yields mini-batches.")
-            if validation is not None:
-                validation = check_X_y(*validation, accept_sparse="csr", dtype=None)
             classes = None if classes is None else np.unique(classes)
-            return cls(final, None, None, iter(X), validation, classes, batch_size)
+            checker = _PairChecker(is_classifier(final), classes)
+            if validation is not None:
+                validation = checker(validation, "the validation data")
+            try:
+                stream = iter(X)
+            except TypeError:
+                raise TypeError(
+                    f"X must be an array, a sparse matrix or an iterable of (X_batch, y_batch) "
+                    f"mini-batches; got {type(X).__name__}."
+                ) from None
+            batches = (checker(batch, f"mini-batch {index}") for index, batch in enumerate(stream))
+            return cls(final, None, None, batches, validation, classes, batch_size)
         classifier = is_classifier(final)
         if isinstance(validation, Real):
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=validation, random_state=rng, stratify=y if classifier else None
             )
             validation = (X_val, y_val)
-        if isinstance(estimator, Pipeline):
+        if isinstance(estimator, Pipeline) and len(estimator) > 1:
             preprocessing = clone(estimator[:-1]).fit(X, y)
             X = preprocessing.transform(X)
             if validation is not None:
                 validation = (preprocessing.transform(validation[0]), validation[1])
-        checks = dict(accept_sparse="csr", dtype=None, y_numeric=not classifier)
-        X, y = check_X_y(X, y, **checks)
-        if validation is not None:
-            validation = check_X_y(*validation, **checks)
+        X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
         if classifier:
             classes = np.unique(y if classes is None else classes)
+            missing = np.setdiff1d(y, classes)
+            if missing.size:
+                raise ValueError(
+                    f"y holds labels not in classes {classes.tolist()}: {missing.tolist()}. "
+                    "Pass every label in classes, or leave classes=None."
+                )
+        if validation is not None:
+            checker = _PairChecker(classifier, classes, X.shape[1])
+            validation = checker(validation, "the validation data")
         if not batch_size_given:
             batch_size = min(batch_size, X.shape[0])
         elif X.shape[0] < batch_size:
@@ -463,6 +481,42 @@ class _Data:
                 (self.X[rows], self.y[rows])
                 for rows in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
             )
+
+
+class _PairChecker:
+    """Checks an ``(X, y)`` pair of the ramp (a streamed mini-batch or the validation data) as
+    ``partial_fit`` would: a pair, matching lengths, finite values, the width of the first
+    pair, labels within ``classes``. Errors name the pair, e.g. ``"mini-batch 7"``."""
+
+    def __init__(self, classifier, classes, n_features=None):
+        self.classifier, self.classes = classifier, classes
+        self.n_features, self.width_of = n_features, "the training data"
+
+    def __call__(self, pair, where):
+        name = where[0].upper() + where[1:]
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            kind = f"a {type(pair).__name__}" + (
+                f" of length {len(pair)}" if isinstance(pair, (tuple, list)) else ""
+            )
+            raise TypeError(f"{name} is {kind}, not an (X, y) pair.")
+        try:
+            X, y = check_X_y(*pair, accept_sparse="csr", dtype=None, y_numeric=not self.classifier)
+        except ValueError as error:
+            raise ValueError(f"{name} is invalid: {error}") from None
+        if self.n_features is None:
+            self.n_features, self.width_of = X.shape[1], where
+        elif X.shape[1] != self.n_features:
+            raise ValueError(
+                f"{name} has {X.shape[1]} features, but {self.width_of} has {self.n_features}."
+            )
+        if self.classes is not None:
+            unknown = np.setdiff1d(y, self.classes)
+            if unknown.size:
+                raise ValueError(
+                    f"{name} holds labels not in classes {self.classes.tolist()}: "
+                    f"{unknown.tolist()}. Pass every label in classes=..."
+                )
+        return X, y
 
 
 def _adapter(estimator, lr_param, classes, seed):
@@ -519,7 +573,8 @@ class _NativeModel:
                 observer=lambda step, rate, loss, params: losses.append(loss),
             )
         except _sgd.DivergenceError as error:
-            raise _Diverged(rate, error) from error
+            # Its epoch count means nothing here: every ramp step is one call of train.
+            raise _Diverged(rate, error.problem) from error
         self.n_updates += 1
         return losses[0]
 
@@ -539,6 +594,12 @@ class _PartialFitModel:
                 "train it step by step (for MLPs use solver='sgd' or 'adam')."
             )
         params = estimator.get_params()
+        if params.get("solver") == "lbfgs":
+            raise ValueError(
+                f"{type(estimator).__name__}(solver='lbfgs') takes full-batch quasi-Newton "
+                "steps with no learning rate, so there is nothing to ramp. Use solver='sgd' or "
+                "'adam'."
+            )
         if lr_param is None:
             lr_param = next((name for name in KNOWN_RATE_PARAMETERS if name in params), None)
             if lr_param is None:

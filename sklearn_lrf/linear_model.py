@@ -212,13 +212,30 @@ class _BaseSGD(BaseEstimator):
             return clone(self.learning_rate).validate()
         if self.learning_rate == "auto":
             l2 = self._settings(loss, None).l2
-            rate = _sgd.auto_learning_rate(
-                X, sample_weight, loss, self.batch_size, l2, self.fit_intercept
-            )
+            with np.errstate(over="ignore", invalid="ignore"):
+                rate = _sgd.auto_learning_rate(
+                    X, sample_weight, loss, self.batch_size, l2, self.fit_intercept
+                )
+            if not rate > 0:  # the squares of X overflowed: L is inf or NaN
+                raise ValueError(
+                    "Floating-point overflow while computing learning_rate='auto' from the "
+                    f"squares of X (largest |X| is {float(abs(X).max()):.3g}). Scale the "
+                    "features (StandardScaler or MinMaxScaler), or pass a float learning_rate."
+                )
             return Constant(rate)
         return Constant(float(self.learning_rate))
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        """Train; a call that raises leaves every fitted attribute as it was."""
+        fitted_state = dict(vars(self))
+        try:
+            return self._train(X, y, sample_weight, incremental=incremental, classes=classes)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(fitted_state)
+            raise
+
+    def _train(self, X, y, sample_weight, *, incremental, classes):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True requires momentum > 0; set momentum, e.g. 0.9.")
         first_call = not (incremental and hasattr(self, "_params"))
@@ -242,6 +259,13 @@ class _BaseSGD(BaseEstimator):
                 intercept=np.zeros(n_outputs, dtype=X.dtype),
             )
             if self.warm_start and not incremental and hasattr(self, "_params"):
+                if self._params.coef.shape != params.coef.shape:
+                    raise ValueError(
+                        f"X has {X.shape[1]} features and y {n_outputs} output(s), but "
+                        f"{type(self).__name__} was fitted with {self._params.coef.shape[0]} "
+                        f"features and {self._params.coef.shape[1]} output(s); warm_start=True "
+                        "continues from those coefficients. Set warm_start=False to start anew."
+                    )
                 params.coef[:] = self._params.coef
                 params.intercept[:] = self._params.intercept
         else:
@@ -552,18 +576,24 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
 
     def _sample_weight(self, sample_weight, X, y, incremental):
         weights = super()._sample_weight(sample_weight, X, y, incremental)
+        if self.class_weight is not None:
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            class_weights = per_class[np.searchsorted(self.classes_, y)].astype(X.dtype)
+            weights = class_weights if weights is None else weights * class_weights
         if weights is not None and not incremental:
             weighted_classes = np.unique(y[weights > 0])
             if len(weighted_classes) < 2:
                 raise ValueError(
-                    f"Only one class has positive sample weight ({weighted_classes.tolist()}); "
-                    f"{type(self).__name__} needs at least 2 weighted classes."
+                    f"{len(weighted_classes)} class(es) have positive weight "
+                    f"({weighted_classes.tolist()}) once sample_weight and class_weight are "
+                    f"combined; {type(self).__name__} needs at least 2. Check the weights."
                 )
-        if self.class_weight is None:
-            return weights
-        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        class_weights = per_class[np.searchsorted(self.classes_, y)].astype(X.dtype)
-        return class_weights if weights is None else weights * class_weights
+        elif weights is not None and not weights.any():
+            raise ValueError(
+                "Every sample of this partial_fit call has zero weight once sample_weight and "
+                "class_weight are combined; there is nothing to learn from. Check the weights."
+            )
+        return weights
 
     def _validation_score(self, params, X, y, sample_weight):
         outputs = self._decision(X, params.coef.T, params.intercept)

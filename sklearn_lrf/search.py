@@ -214,6 +214,9 @@ validation, lr_param, batch_size
             check_classification_targets(y)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         params = self._range_test_params(seed)
+        if is_classifier(self.estimator):
+            # Every fold knows every class, as the refit on all of y does.
+            params["classes"] = np.unique(y)
         started = time.perf_counter()
         if self.cv is None:
             self.fold_range_tests_ = None
