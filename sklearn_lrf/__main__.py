@@ -62,7 +62,7 @@ def build_parser():
         help="scikit-learn bundled dataset (default: breast_cancer)",
     )
     data.add_argument("--csv", type=Path, help="your own CSV file (with a header row)")
-    data.add_argument("--target", help="target column of --csv (default: the last column)")
+    data.add_argument("--target", help="target column of --csv (required with --csv)")
     data.add_argument(
         "--task",
         choices=("auto", "regression", "classification"),
@@ -100,32 +100,39 @@ def build_parser():
 def load_data(args):
     """Return ``(X, y, name, feature_count_note)`` from a bundled dataset or a CSV file."""
     if args.csv is None:
+        if args.target is not None:
+            raise UsageError("--target names a column of --csv; bundled datasets have their own")
         X, y = getattr(datasets, f"load_{args.dataset}")(return_X_y=True)
         return X, y, args.dataset, ""
     import pandas as pd
 
     try:
         frame = pd.read_csv(args.csv)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read {args.csv}: {error}") from None
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {args.csv}: {_one_line(error)}") from None
+    columns = ", ".join(map(str, frame.columns))
+    if args.target is None:
+        raise UsageError(f"name the target column with --target; {args.csv} has: {columns}")
+    if args.target not in frame.columns:
+        raise UsageError(f"no column {args.target!r} in {args.csv}; columns are: {columns}")
     if frame.shape[1] < 2:
-        raise UsageError(
-            f"{args.csv} has {frame.shape[1]} column(s); it needs features and a target"
-        )
-    target = args.target if args.target is not None else frame.columns[-1]
-    if target not in frame.columns:
-        raise UsageError(
-            f"no column {target!r} in {args.csv}; columns are: {', '.join(map(str, frame.columns))}"
-        )
-    y = frame.pop(target)
+        raise UsageError(f"{args.csv} has only the target column; it needs features too")
+    if frame.shape[0] == 0:
+        raise UsageError(f"{args.csv} has a header but no rows of data")
+    y = frame.pop(args.target)
     numeric = frame.select_dtypes("number")
     ignored = sorted(set(frame.columns) - set(numeric.columns))
     if numeric.shape[1] == 0:
-        raise UsageError(f"{args.csv} has no numeric feature columns besides {target!r}")
+        raise UsageError(f"{args.csv} has no numeric feature columns besides {args.target!r}")
     missing = [str(c) for c in numeric.columns if numeric[c].isna().any()]
-    missing += [str(target)] if y.isna().any() else []
+    missing += [str(args.target)] if y.isna().any() else []
     if missing:
         raise UsageError(f"missing values in column(s) {', '.join(missing)}; impute them first")
+    infinite = [str(c) for c in numeric.columns if np.isinf(numeric[c].to_numpy(float)).any()]
+    if pd.api.types.is_numeric_dtype(y) and np.isinf(y.to_numpy(float)).any():
+        infinite.append(str(args.target))
+    if infinite:
+        raise UsageError(f"infinite values in column(s) {', '.join(infinite)}; fix them first")
     note = f" (ignored non-numeric columns: {', '.join(map(str, ignored))})" if ignored else ""
     return numeric.to_numpy(dtype=float), y.to_numpy(), args.csv.name, note
 
@@ -136,6 +143,40 @@ def is_classification(y, task):
     if not np.issubdtype(y.dtype, np.number):
         return True
     return np.issubdtype(y.dtype, np.integer) and len(np.unique(y)) <= 20
+
+
+def check_target(y, classification, cv, target_name):
+    """Refuse, in one line, a target the cross-validated comparison cannot work with."""
+    n = len(y)
+    if n < 2 * cv:
+        raise UsageError(
+            f"{n} row(s) is too few for --cv {cv}: every fold needs training and test rows "
+            f"(at least {2 * cv}); lower --cv or use more data"
+        )
+    if not classification:
+        if not np.issubdtype(y.dtype, np.number):
+            raise UsageError(
+                f"--task regression needs a numeric target; {target_name} holds text (e.g. "
+                f"{y[0]!r}); use --task classification or another --target"
+            )
+        return
+    labels, counts = np.unique(y.astype(str) if y.dtype == object else y, return_counts=True)
+    if len(labels) < 2:
+        raise UsageError(
+            f"{target_name} has a single value ({str(labels[0])!r}); classification needs 2 classes"
+        )
+    if counts.max() < cv:
+        kind = "distinct text values" if not np.issubdtype(y.dtype, np.number) else "classes"
+        raise UsageError(
+            f"{target_name} has {len(labels)} {kind} in {n} rows and none appears {cv} times, "
+            f"so --cv {cv} cannot stratify it: is it free text or an id rather than a class? "
+            "Choose another --target, or --task regression for a numeric target"
+        )
+
+
+def _one_line(error):
+    """An exception's message on one line."""
+    return " ".join(str(error).split())
 
 
 def main(argv=None):
@@ -158,6 +199,9 @@ def _main(argv):
     except UsageError as error:
         print(f"sklearn-lrf: error: {error}", file=sys.stderr)
         return 2
+    except (ValueError, FloatingPointError, OSError) as error:  # raised by the work itself
+        print(f"sklearn-lrf: error: {_one_line(error)}", file=sys.stderr)
+        return 1
     counts = Counter(warning.category.__name__ for warning in caught)
     if counts:
         summary = ", ".join(f"{count} {name}" for name, count in counts.items())
@@ -170,8 +214,7 @@ def run(args):
         raise UsageError(f"--cv must be at least 2, got {args.cv}")
     if args.output.suffix.lower() != ".png":
         raise UsageError(f"--output must end in .png, got {args.output}")
-    if not args.output.parent.exists():
-        raise UsageError(f"the folder of --output does not exist: {args.output.parent}")
+    _check_writable(args.output)
 
     def progress(message):
         if not args.quiet:
@@ -179,6 +222,7 @@ def run(args):
 
     X, y, name, note = load_data(args)
     classification = is_classification(y, args.task)
+    check_target(y, classification, args.cv, repr(args.target) if args.csv else "the target")
     Estimator = ESTIMATORS[args.estimator][classification]
     pipeline = make_pipeline(StandardScaler(), Estimator(random_state=args.random_state))
     search = LRFinderSearch(pipeline, rule=args.rule, random_state=args.random_state)
@@ -237,6 +281,22 @@ def run(args):
     print(f"{'':<15}LRFinderSearch: {_summary(chosen_scores)}  ({chosen_seconds:.2f} s)")
     print(f"plot written to {args.output.resolve()}")
     return 0
+
+
+def _check_writable(path):
+    """Fail now, not after the run, when the plot cannot be written to ``path``."""
+    if not path.parent.is_dir():
+        raise UsageError(f"the folder of --output does not exist: {path.parent}")
+    if path.is_dir():
+        raise UsageError(f"--output is a folder, not a file: {path}")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write --output {path}: {error.strerror}") from None
+    if not existed:
+        path.unlink()
 
 
 def _load_training_loop():

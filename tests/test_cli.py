@@ -7,6 +7,7 @@ import sys
 import matplotlib.image
 import pytest
 
+from sklearn_lrf import LRFinderSearch
 from sklearn_lrf.__main__ import main
 
 
@@ -84,13 +85,80 @@ def test_bad_input_gives_one_line_and_exit_2(args, message):
     assert message in lines[0] and "Traceback" not in completed.stderr
 
 
-def test_bad_csv_content(tmp_path, capsys):
+def _rows(count, last):
+    return "".join(f"{i},{(i * 7) % 5},{last(i)}\n" for i in range(count))
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        ("a,b,y\n1,,0\n2,3,1\n", ["--target", "zz"], "no column 'zz' in"),
+        ("a,b,y\n1,,0\n2,3,1\n", [], "name the target column with --target; "),
+        ("a,b,y\n1,,0\n2,3,1\n", ["--target", "y"], "missing values in column(s) b"),
+        ("a,b,y\n", ["--target", "y"], "has a header but no rows of data"),
+        ("y\n1\n2\n", ["--target", "y"], "has only the target column"),
+        (
+            "a,b,y\n" + _rows(1, lambda i: i % 2),
+            ["--target", "y"],
+            "1 row(s) is too few for --cv 5",
+        ),
+        (
+            "a,b,y\n" + _rows(3, lambda i: i % 2),
+            ["--target", "y"],
+            "3 row(s) is too few for --cv 5",
+        ),
+        (
+            "a,b,y\n" + _rows(40, lambda i: i % 2),
+            ["--target", "y", "--cv", "50"],
+            "too few for --cv",
+        ),
+        ("a,b,y\n" + _rows(40, lambda i: "inf" if i == 3 else i), ["--target", "y"], "infinite"),
+        ("a,b,y\n" + _rows(40, lambda i: 1), ["--target", "y"], "has a single value ('1')"),
+        (
+            "a,b,y\n" + _rows(40, lambda i: "ab"[i % 2]),
+            ["--target", "y", "--task", "regression"],
+            "--task regression needs a numeric target; 'y' holds text",
+        ),
+        (
+            "a,b,note\n" + _rows(40, lambda i: f"sentence number {i}"),
+            ["--target", "note"],
+            "40 distinct text values in 40 rows",
+        ),
+    ],
+)
+def test_bad_csv_content_gives_one_line_before_any_work(tmp_path, capsys, content, extra, message):
     path = tmp_path / "d.csv"
-    path.write_text("a,b,y\n1,,0\n2,3,1\n")
-    assert main(["--csv", str(path), "--target", "zz"]) == 2
-    assert "no column 'zz'" in capsys.readouterr().err
-    assert main(["--csv", str(path)]) == 2
-    assert "missing values in column(s) b" in capsys.readouterr().err
+    path.write_text(content)
+    assert main(["--csv", str(path), "--quiet", "--output", str(tmp_path / "p.png"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sklearn-lrf: error: ") and message in err
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [("{tmp}", "--output must end in .png"), ("{tmp}/dir.png", "--output is a folder")],
+)
+def test_unwritable_output_is_refused_before_any_work(tmp_path, capsys, output, message):
+    (tmp_path / "dir.png").mkdir()
+    assert main(["--quiet", "--output", output.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert "range test" not in err  # nothing ran
+
+
+def test_target_is_for_csv_files_only(capsys):
+    assert main(["--dataset", "iris", "--target", "y"]) == 2
+    assert "--target names a column of --csv" in capsys.readouterr().err
+
+
+def test_a_failure_inside_the_work_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    def fail(self, X, y):
+        raise ValueError("first line\n    second line")
+
+    monkeypatch.setattr(LRFinderSearch, "fit", fail)
+    assert main(["--dataset", "iris", "--quiet", "--output", str(tmp_path / "p.png")]) == 1
+    assert capsys.readouterr().err == "sklearn-lrf: error: first line second line\n"
 
 
 def test_task_rule_and_estimator_options(tmp_path, capsys):
