@@ -8,6 +8,7 @@ driven through their own training loop; scikit-learn's ``SGDRegressor``, ``SGDCl
 parameter) through ``partial_fit`` with the rate parameter set before each step.
 """
 
+import inspect
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -19,8 +20,8 @@ from sklearn.base import clone, is_classifier
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_X_y
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.validation import _check_sample_weight, check_X_y
 
 from . import _sgd
 from ._param_validation import HasMethods, Interval, StrOptions, validate_params
@@ -175,6 +176,7 @@ RANGE_TEST_CONSTRAINTS = {
         "estimator": [HasMethods(["fit"])],
         "X": ["array-like", "sparse matrix", object],
         "y": ["array-like", None],
+        "sample_weight": ["array-like", None],
         "validation": [Interval(Real, 0, 1, closed="neither"), tuple, None],
         "classes": ["array-like", None],
     },
@@ -185,6 +187,7 @@ def lr_range_test(
     X,
     y=None,
     *,
+    sample_weight=None,
     min_lr=1e-7,
     max_lr=10.0,
     n_steps=100,
@@ -211,10 +214,17 @@ def lr_range_test(
         ``"adam"``), possibly the last step of a ``Pipeline``, whose earlier steps are then
         fitted once on the ramp's training data. It is cloned, never modified.
     X : {array-like, sparse matrix} of shape (n_samples, n_features), or iterable
-        Training data, or an iterable of ``(X_batch, y_batch)`` mini-batches (for data larger
-        than memory, e.g. the blocks of a dask array); it must yield ``n_steps + 1`` batches.
+        Training data, or an iterable of ``(X_batch, y_batch)`` or ``(X_batch, y_batch,
+        sample_weight_batch)`` mini-batches (for data larger than memory, e.g. the blocks of a
+        dask array); it must yield ``n_steps + 1`` batches, each checked as ``partial_fit``
+        would check it.
     y : array-like of shape (n_samples,), default=None
         Targets; None when ``X`` yields mini-batches.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples. They shape the ramp as they shape ``fit``: multiplied by the
+        estimator's ``class_weight`` (``"balanced"`` computed over the ramp's training data),
+        rescaled to mean 1, applied to each update, and every recorded loss is the weighted
+        mean ``sum_i w_i loss_i / sum_i w_i``.
     min_lr, max_lr : float > 0, default=1e-7 and 10.0
         Ends of the ramp; ``min_lr < max_lr``.
     n_steps : int >= 5, default=100
@@ -235,9 +245,10 @@ def lr_range_test(
         ``s_i = (beta a_{i-1} + (1 - beta) loss_i) / (1 - beta ** (i + 1))``; 0 disables it.
     diverge_threshold : float > 1, default=4.0
         Stop once the smoothed loss exceeds this multiple of its best value.
-    validation : float in (0, 1) or tuple (X_val, y_val), default=None
-        Measure the loss on a held-out fraction of the data, or on the given data, after each
-        point instead of on the next mini-batch.
+    validation : float in (0, 1) or tuple (X_val, y_val[, sample_weight_val]), default=None
+        Measure the loss on a held-out fraction of the data (with its share of
+        ``sample_weight``), or on the given data, after each point instead of on the next
+        mini-batch; ``class_weight`` weighs it too.
     rule : {"default", "lag_corrected", "minimum", "steepest", "valley", "slide"}, \
 default="default"
         Rule behind ``result.best_lr``; ``"default"`` is ``DEFAULT_RULE``
@@ -270,7 +281,9 @@ default="default"
     started = time.perf_counter()
     rng = check_random_state(random_state)
     seed = rng.randint(np.iinfo(np.int32).max)
-    data = _Data.prepare(estimator, X, y, validation, classes, batch_size, step_unit, rng)
+    data = _Data.prepare(
+        estimator, X, y, sample_weight, validation, classes, batch_size, step_unit, rng
+    )
     model = _adapter(data.estimator, lr_param, data.classes, seed)
 
     ramp_class = ExponentialRamp if ramp == "exponential" else LinearRamp
@@ -381,14 +394,18 @@ class _Data:
     estimator: object
     X: object
     y: object
+    weights: np.ndarray | None
     stream: object
     validation: tuple | None
     classes: np.ndarray | None
     batch_size: int
 
     @classmethod
-    def prepare(cls, estimator, X, y, validation, classes, batch_size, step_unit, rng):
+    def prepare(
+        cls, estimator, X, y, sample_weight, validation, classes, batch_size, step_unit, rng
+    ):
         final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+        class_weight = final.get_params().get("class_weight") if is_classifier(final) else None
         batch_size_given = batch_size is not None
         if not batch_size_given:
             own = getattr(final, "batch_size", None)
@@ -412,8 +429,18 @@ class _Data:
                 raise ValueError("step_unit='epoch' needs arrays X and y, not an iterable.")
             if isinstance(validation, Real):
                 raise ValueError("validation must be (X_val, y_val) when X yields mini-batches.")
+            if sample_weight is not None:
+                raise ValueError(
+                    "sample_weight goes with arrays X and y; a stream carries its weights in "
+                    "(X_batch, y_batch, sample_weight_batch) triples."
+                )
+            if isinstance(class_weight, str):
+                raise ValueError(
+                    f"class_weight={class_weight!r} needs all the labels at once, which a stream "
+                    "of mini-batches does not give; pass a dict of class weights."
+                )
             classes = None if classes is None else np.unique(classes)
-            checker = _PairChecker(is_classifier(final), classes)
+            checker = _PairChecker(is_classifier(final), classes, class_weight)
             if validation is not None:
                 validation = checker(validation, "the validation data")
             try:
@@ -423,20 +450,33 @@ class _Data:
                     f"X must be an array, a sparse matrix or an iterable of (X_batch, y_batch) "
                     f"mini-batches; got {type(X).__name__}."
                 ) from None
-            batches = (checker(batch, f"mini-batch {index}") for index, batch in enumerate(stream))
-            return cls(final, None, None, batches, validation, classes, batch_size)
-        classifier = is_classifier(final)
-        if isinstance(validation, Real):
-            X, X_val, y, y_val = train_test_split(
-                X, y, test_size=validation, random_state=rng, stratify=y if classifier else None
+            batches = (
+                checker.training_batch(batch, f"mini-batch {index}")
+                for index, batch in enumerate(stream)
             )
-            validation = (X_val, y_val)
+            return cls(final, None, None, None, batches, validation, classes, batch_size)
+        classifier = is_classifier(final)
+        X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if isinstance(validation, Real):
+            split = train_test_split(
+                X,
+                y,
+                *([] if sample_weight is None else [sample_weight]),
+                test_size=validation,
+                random_state=rng,
+                stratify=y if classifier else None,
+            )
+            X, validation, y, y_val = split[:4]
+            validation = (validation, y_val, *split[5:6])
+            sample_weight = split[4] if sample_weight is not None else None
         if isinstance(estimator, Pipeline) and len(estimator) > 1:
             preprocessing = clone(estimator[:-1]).fit(X, y)
             X = preprocessing.transform(X)
             if validation is not None:
-                validation = (preprocessing.transform(validation[0]), validation[1])
-        X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
+                validation = (preprocessing.transform(validation[0]), *validation[1:])
+            X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
         if classifier:
             classes = np.unique(y if classes is None else classes)
             missing = np.setdiff1d(y, classes)
@@ -445,8 +485,19 @@ class _Data:
                     f"y holds labels not in classes {classes.tolist()}: {missing.tolist()}. "
                     "Pass every label in classes, or leave classes=None."
                 )
+            if isinstance(class_weight, str):  # "balanced": over the ramp's data, as in fit
+                present = np.unique(y)
+                balanced = compute_class_weight(class_weight, classes=present, y=y)
+                class_weight = dict(zip(present, balanced, strict=True))
+        checker = _PairChecker(classifier, classes, class_weight, X.shape[1])
+        weights = checker.weights(y, sample_weight)
+        if weights is not None and not weights.any():
+            raise ValueError(
+                "Every sample of the ramp's training data has zero weight once sample_weight "
+                "and class_weight are combined; nothing to learn from. Check the weights."
+            )
+        weights = _unit_mean(weights)
         if validation is not None:
-            checker = _PairChecker(classifier, classes, X.shape[1])
             validation = checker(validation, "the validation data")
         if not batch_size_given:
             batch_size = min(batch_size, X.shape[0])
@@ -455,7 +506,7 @@ class _Data:
                 f"The ramp's training data has {X.shape[0]} samples, fewer than one mini-batch "
                 f"of {batch_size}. Lower batch_size or pass more data."
             )
-        return cls(final, X, y, None, validation, classes, batch_size)
+        return cls(final, X, y, weights, None, validation, classes, batch_size)
 
     def measured_on(self, step_unit):
         if self.validation is not None:
@@ -478,29 +529,49 @@ class _Data:
         while True:
             order = rng.permutation(n)
             yield (
-                (self.X[rows], self.y[rows])
+                (self.X[rows], self.y[rows], None if self.weights is None else self.weights[rows])
                 for rows in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
             )
 
 
 class _PairChecker:
-    """Checks an ``(X, y)`` pair of the ramp (a streamed mini-batch or the validation data) as
-    ``partial_fit`` would: a pair, matching lengths, finite values, the width of the first
-    pair, labels within ``classes``. Errors name the pair, e.g. ``"mini-batch 7"``."""
+    """Checks ``(X, y[, sample_weight])`` data of the ramp (a streamed mini-batch or the
+    validation data) as ``partial_fit`` would: lengths, finite values, non-negative weights,
+    the width of the first data, labels within ``classes``; errors name the data, e.g.
+    ``"mini-batch 7"``. Returns ``(X, y, weights)``, the weights combined with the class
+    weights (None when there are none)."""
 
-    def __init__(self, classifier, classes, n_features=None):
-        self.classifier, self.classes = classifier, classes
+    def __init__(self, classifier, classes, class_weight, n_features=None):
+        self.classifier, self.classes, self.class_weight = classifier, classes, class_weight
         self.n_features, self.width_of = n_features, "the training data"
 
-    def __call__(self, pair, where):
+    def training_batch(self, data, where):
+        """A streamed mini-batch, its weights rescaled to mean 1 as ``partial_fit`` does."""
+        X, y, weights = self(data, where)
+        return X, y, _unit_mean(weights)
+
+    def weights(self, y, sample_weight):
+        """``sample_weight`` times the class weights of ``y`` (None when both are absent)."""
+        if self.class_weight is None:
+            return sample_weight
+        per_class = compute_class_weight(self.class_weight, classes=self.classes, y=y)
+        class_weights = per_class[np.searchsorted(self.classes, y)]
+        return class_weights if sample_weight is None else sample_weight * class_weights
+
+    def __call__(self, data, where):
         name = where[0].upper() + where[1:]
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            kind = f"a {type(pair).__name__}" + (
-                f" of length {len(pair)}" if isinstance(pair, (tuple, list)) else ""
+        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+            kind = f"a {type(data).__name__}" + (
+                f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""
             )
-            raise TypeError(f"{name} is {kind}, not an (X, y) pair.")
+            raise TypeError(f"{name} is {kind}, not an (X, y) or (X, y, sample_weight) tuple.")
         try:
-            X, y = check_X_y(*pair, accept_sparse="csr", dtype=None, y_numeric=not self.classifier)
+            X, y = check_X_y(
+                *data[:2], accept_sparse="csr", dtype=None, y_numeric=not self.classifier
+            )
+            sample_weight = None
+            if len(data) == 3 and data[2] is not None:
+                sample_weight = _check_sample_weight(data[2], X, ensure_non_negative=True)
         except ValueError as error:
             raise ValueError(f"{name} is invalid: {error}") from None
         if self.n_features is None:
@@ -516,10 +587,21 @@ class _PairChecker:
                     f"{name} holds labels not in classes {self.classes.tolist()}: "
                     f"{unknown.tolist()}. Pass every label in classes=..."
                 )
-        return X, y
+        weights = self.weights(y, sample_weight)
+        if weights is not None and not weights.any():
+            raise ValueError(f"{name} has zero weight in every sample; nothing to learn from.")
+        return X, y, weights
+
+
+def _unit_mean(weights):
+    """Weights rescaled to mean 1, as the estimators' fit does (None stays None)."""
+    return None if weights is None else weights / weights.mean()
 
 
 def _adapter(estimator, lr_param, classes, seed):
+    """How the ramp drives ``estimator``: ``reset()``, ``train(X, y, weights, rate) -> loss
+    before the update``, ``loss(X, y, weights) -> weighted mean loss``; weights already
+    include the class weights."""
     if isinstance(estimator, _BaseSGD):
         if lr_param not in (None, "learning_rate"):
             raise ValueError(
@@ -555,7 +637,7 @@ class _NativeModel:
         self.settings = self.estimator._settings(loss, None)
         return X, Y
 
-    def train(self, X, y, rate):
+    def train(self, X, y, weights, rate):
         X, Y = self._encode(X, y)
         settings = replace(
             self.settings, schedule=Constant(rate), batch_size=X.shape[0], shuffle=False
@@ -565,7 +647,7 @@ class _NativeModel:
             _sgd.train(
                 X,
                 Y,
-                None,
+                weights,
                 self.params,
                 settings,
                 max_epochs=1,
@@ -578,10 +660,11 @@ class _NativeModel:
         self.n_updates += 1
         return losses[0]
 
-    def loss(self, X, y):
+    def loss(self, X, y, weights):
         X, Y = self._encode(X, y)
         outputs = np.asarray(X @ self.params.coef) + self.params.intercept
-        return self.settings.loss.loss_gradient(outputs, Y)[0] / X.shape[0]
+        total = self.settings.loss.loss_gradient(outputs, Y, weights)[0]
+        return total / (X.shape[0] if weights is None else weights.sum())
 
 
 class _PartialFitModel:
@@ -591,7 +674,12 @@ class _PartialFitModel:
         if not hasattr(estimator, "partial_fit"):
             raise TypeError(
                 f"{type(estimator).__name__} has no partial_fit, so the range test cannot "
-                "train it step by step (for MLPs use solver='sgd' or 'adam')."
+                "train it step by step"
+                + (
+                    " (for MLPs use solver='sgd' or 'adam')."
+                    if "solver" in estimator.get_params()
+                    else "."
+                )
             )
         params = estimator.get_params()
         if params.get("solver") == "lbfgs":
@@ -613,6 +701,9 @@ class _PartialFitModel:
                 f"are {sorted(params)}."
             )
         self.prototype = clone(estimator).set_params(**constant_rate_params(estimator))
+        if "class_weight" in params:  # the ramp's weights hold the class weights already
+            self.prototype.set_params(class_weight=None)
+        self.takes_weights = "sample_weight" in inspect.signature(estimator.partial_fit).parameters
         # One partial_fit call must make one update: MLPs split a call by their batch_size.
         self.batch_size_param = "batch_size" in params
         if "random_state" in params:
@@ -633,12 +724,19 @@ class _PartialFitModel:
         self.model = clone(self.prototype)
         self.fitted = False
 
-    def train(self, X, y, rate):
-        before = self.loss(X, y) if self.fitted else np.nan
+    def train(self, X, y, weights, rate):
+        before = self.loss(X, y, weights) if self.fitted else np.nan
         _set_rate(self.model, self.lr_param, rate)
         if self.batch_size_param:
             self.model.set_params(batch_size=X.shape[0])
         extra = {"classes": self.classes} if self.classifier else {}
+        if weights is not None:
+            if not self.takes_weights:
+                raise TypeError(
+                    f"{type(self.model).__name__}.partial_fit takes no sample_weight (in this "
+                    "scikit-learn version), so the ramp cannot weigh the samples or classes."
+                )
+            extra["sample_weight"] = weights
         try:
             self.model.partial_fit(X, y, **extra)
         except (ValueError, FloatingPointError, OverflowError) as error:
@@ -649,14 +747,14 @@ class _PartialFitModel:
         self.n_updates += 1
         return before
 
-    def loss(self, X, y):
+    def loss(self, X, y, weights):
         if self.classifier:
             proba = self.model.predict_proba(X)
             if not np.isfinite(proba).all():
                 return np.inf
-            return log_loss(y, proba, labels=self.classes)
+            return log_loss(y, proba, labels=self.classes, sample_weight=weights)
         residual = self.model.predict(X) - np.asarray(y)
-        return 0.5 * float(np.mean(residual**2))
+        return 0.5 * float(np.average(residual**2, weights=weights))
 
 
 def _set_rate(model, lr_param, rate):

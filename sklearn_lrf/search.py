@@ -4,10 +4,12 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
@@ -180,7 +182,7 @@ validation, lr_param, batch_size
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, groups=None, **params):
         """Run the range test(s), pick ``best_lr_`` and refit on all the data.
 
         Parameters
@@ -189,6 +191,13 @@ validation, lr_param, batch_size
         y : array-like of shape (n_samples,)
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group-aware ``cv``.
+        **params : dict
+            Parameters of the estimator's ``fit``, as ``GridSearchCV`` takes them. Without
+            metadata routing they all go to the refit, and ``sample_weight`` also weighs the
+            range tests (for a Pipeline it goes to the final step). With
+            ``sklearn.set_config(enable_metadata_routing=True)`` they go where the estimator
+            requested them (``set_fit_request``), and the range tests take the routed
+            ``sample_weight``.
 
         Returns
         -------
@@ -208,7 +217,8 @@ validation, lr_param, batch_size
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X, y, groups = indexable(X, y, groups)
+        fit_params, sample_weight, groups = self._route(groups, params)
+        X, y, groups, sample_weight = indexable(X, y, groups, sample_weight)
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         if is_classifier(self.estimator):
             check_classification_targets(y)
@@ -221,12 +231,17 @@ validation, lr_param, batch_size
         if self.cv is None:
             self.fold_range_tests_ = None
             self.range_test_ = lr_range_test(
-                self.estimator, X, y, validation=self.validation, **params
+                self.estimator,
+                X,
+                y,
+                sample_weight=sample_weight,
+                validation=self.validation,
+                **params,
             )
         else:
             cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
             self.fold_range_tests_ = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fold_range_test)(self.estimator, X, y, train, test, params)
+                delayed(_fold_range_test)(self.estimator, X, y, sample_weight, train, test, params)
                 for train, test in cv.split(X, y, groups)
             )
             self.range_test_ = _aggregate(self.fold_range_tests_)
@@ -239,9 +254,42 @@ validation, lr_param, batch_size
                 f"). Lower min_lr, scale the features, or raise diverge_threshold."
             )
         started = time.perf_counter()
-        self.best_estimator_ = self._with_rate(self.best_lr_).fit(X, y)
+        self.best_estimator_ = self._with_rate(self.best_lr_).fit(X, y, **fit_params)
         self.refit_time_ = time.perf_counter() - started
         return self
+
+    def _route(self, groups, params):
+        """``(fit parameters of the refit, sample_weight of the range tests, groups)``."""
+        if get_config()["enable_metadata_routing"]:
+            if groups is not None:
+                params = {**params, "groups": groups}
+            routed = process_routing(self, "fit", **params)
+            splitter = routed.splitter.split if self.cv is not None else {}
+            fit_params = routed.estimator.fit
+            return fit_params, fit_params.get("sample_weight"), splitter.get("groups")
+        sample_weight = params.get("sample_weight")
+        if isinstance(self.estimator, Pipeline) and sample_weight is not None:
+            params = dict(params)
+            params[f"{self.estimator.steps[-1][0]}__sample_weight"] = params.pop("sample_weight")
+        return params, sample_weight, groups
+
+    def get_metadata_routing(self):
+        """How ``fit`` routes metadata: to the estimator's ``fit`` and the splitter's ``split``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=type(self).__name__).add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        if self.cv is not None:
+            router.add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        return router
 
     def _final(self):
         return self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
@@ -326,11 +374,17 @@ def _final_params(estimator, params):
     return params
 
 
-def _fold_range_test(estimator, X, y, train, test, params):
+def _fold_range_test(estimator, X, y, sample_weight, train, test, params):
     """Range test on one fold's training part, its curve measured on the held-out part."""
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     validation = (_safe_indexing(X, test), _safe_indexing(y, test))
-    return lr_range_test(estimator, X_train, y_train, validation=validation, **params)
+    train_weight = None
+    if sample_weight is not None:
+        train_weight = _safe_indexing(sample_weight, train)
+        validation += (_safe_indexing(sample_weight, test),)
+    return lr_range_test(
+        estimator, X_train, y_train, sample_weight=train_weight, validation=validation, **params
+    )
 
 
 def _log_median(rates):

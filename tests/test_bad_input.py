@@ -86,7 +86,7 @@ def test_validation_data_must_have_the_training_width(regression):
     "stream, message",
     [
         (lambda X, y: [X[i : i + 16] for i in range(0, 200, 16)], "Mini-batch 0 is a ndarray"),
-        (lambda X, y: [(X[:16], y[:16], y[:16])] * 50, "tuple of length 3, not an \\(X, y\\)"),
+        (lambda X, y: [(X[:16], y[:16], y[:16], y[:16])] * 50, "tuple of length 4, not an"),
     ],
 )
 def test_stream_items_must_be_pairs(regression, stream, message):
