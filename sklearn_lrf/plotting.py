@@ -262,7 +262,7 @@ diverge_threshold, validation, rule, lr_param, batch_size, classes, random_state
                 rates,
                 result.losses,
                 color=color,
-                alpha=0.35,
+                alpha=0.4,
                 linewidth=0.8,
                 zorder=self.line_.get_zorder() - 0.1,
                 label=f"{prefix}raw loss",
