@@ -246,7 +246,7 @@ diverge_threshold, validation, rule, lr_param, batch_size, classes, random_state
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
         name = self.name if name is None else name
-        prefix = "" if name is None else f"{name}: "
+        prefix = f"{name}: " if name else ""
         had_data, previous_ylim = ax.has_data(), ax.get_ylim()
         result = self.result
         rates, smoothed = result.learning_rates, result.smoothed_losses

@@ -91,6 +91,7 @@ def test_result_plot_passes_name_and_line_keywords(result):
 
 def test_name_labels_the_curve_and_defaults_to_the_estimator(data, result):
     assert LRFinderDisplay(result).plot().line_.get_label() == "smoothed loss"
+    assert LRFinderDisplay(result, name="").plot().line_.get_label() == "smoothed loss"
     named = LRFinderDisplay(result, name="stored")
     assert named.plot().line_.get_label() == "stored: smoothed loss"
     assert named.plot(name="given").line_.get_label() == "given: smoothed loss"
