@@ -15,6 +15,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax from the build's own _static: math renders offline
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -35,9 +36,20 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "remove_config_comments": True,
+    # The timing pages load their table scripts from a CDN; the docs must read offline.
+    "write_computation_times": False,
 }
 
 html_theme = "pydata_sphinx_theme"
 html_title = "sklearn-lrf"
-html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
-html_static_path = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    # The benchmark tables are 180 columns wide: that page gives them the whole width.
+    "secondary_sidebar_items": {"**": ["page-toc", "sourcelink"], "benchmarks": []},
+}
+# No left sidebar: the top bar holds the four sections, the gallery index and each example's
+# previous/next links the examples, and the page width goes to code, outputs and figures.
+html_sidebars = {"**": []}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]

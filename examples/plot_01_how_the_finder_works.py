@@ -90,7 +90,7 @@ print(f"loss at w = 0: {start_loss:.3f}; least-squares floor (noise variance / 2
 #
 # With the estimator's default ``batch_size=32``, the 100 updates make about 10 passes over the
 # 300 points. The figure is the package's :class:`~sklearn_lrf.LRFinderDisplay`: the raw loss
-# in grey, the smoothed loss in blue, each rule's pick and the divergence stop. We add
+# (faint), the smoothed loss (bold), each rule's pick and the divergence stop. We add
 # :math:`1/\lambda_{\max}`, :math:`2/\lambda_{\max}` and the rate that ``learning_rate="auto"``
 # would start with for this batch size. The loss axis is logarithmic because the loss falls by
 # three orders of magnitude.
@@ -152,13 +152,14 @@ ax.set_yscale("log")
 ax.set_ylim(floor / 2, 4 * start_loss)
 ax.set_title("Range test on the toy regression (batch 32)")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+plt.show()
 
 # %%
 # The raw loss reaches its lowest value (printed) between :math:`1/\lambda_{\max}` and
 # :math:`2/\lambda_{\max}` and climbs soon after :math:`2/\lambda_{\max}`. The smoothed curve
 # reports the past: the losses it averages are on average as old as the printed number of
 # points (and decades of rate), so it still remembers the large losses of the start while the
-# raw loss falls. Its minimum, and the stop (dotted red line), therefore come well past
+# raw loss falls. Its minimum, and the stop (dotted line), therefore come well past
 # :math:`2/\lambda_{\max}`, at rates where constant-rate gradient descent is already unstable.
 # The default rule steps back from that minimum by the average's mean age at that point and
 # triples the rate. The printed ratio shows where this lands: far below the raw minimum, where
@@ -260,6 +261,7 @@ ax.set(
     title="Full-batch gradient descent: ramp and restart mode (x = ramp stop)",
 )
 ax.legend(loc="lower left", fontsize="small")
+plt.show()
 
 # %%
 # The measured curves coincide with the predictions; the printed relative gaps are at rounding
@@ -429,6 +431,7 @@ ax.set(
     title="Toy regression: stability limits, ramp stops and picks by batch size",
 )
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+plt.show()
 
 # %%
 # How to read the table and the figure:
@@ -544,6 +547,7 @@ ax.set(
     title="Breast cancer, logistic regression: ramps to 1e4 (x = stop)",
 )
 ax.legend(loc="lower left", fontsize="small")
+plt.show()
 
 # %%
 # The Hessian at :math:`w = 0` equals the bound (first printed line). The curvature left after

@@ -216,7 +216,7 @@ def set_axes(ax, title, xlabel="learning rate", ylabel="validation loss"):
 
 
 diverged_handle = Line2D([], [], color="k", marker="x", ls="", label="diverged")
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), layout="constrained")
 for ax, data in zip(axes, sets, strict=True):
     ax.set_xlim(*XLIM)
     plot_sweep(ax, data["sweep"], "k", f"constant rate, {MAX_ITER} epochs")
@@ -311,7 +311,7 @@ for m in (10, 50, 99):
 # against raw minimum) is much shorter. The last two columns divide each rule's rate by the
 # rate of the raw minimum.
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), layout="constrained")
 print(
     f"{'set':14} {'level delay':>11} {'min delay':>9} {'mean age':>8} {'raw min':>8} "
     f"{'smoothed min':>12} {'minimum/raw':>11} {'lag_corr./raw':>13}"
@@ -405,7 +405,7 @@ def fall_min_turn_up(rates, losses, untrained_loss):
 
 RESTARTS = [5, 20, 100]
 COLORS = ["k", "C0", "C1", "C2"]
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), layout="constrained")
 print(f"{'set':14} {'curve':18} {'updates per rate':>16} {'fall':>8} {'minimum':>8} {'turn-up':>8}")
 for ax, data in zip(axes, sets, strict=True):
     common = dict(
@@ -490,7 +490,7 @@ SCHEDULES = {
 }
 SCHEDULE_COLORS = dict(zip(SCHEDULES, ["k", "C1", "C2"], strict=True))
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), layout="constrained")
 print(f"{'set':14} {'schedule':16} {'best peak':>9} {'best loss':>9} {'floor':>17}")
 for ax, data in zip(axes, sets, strict=True):
     for name, schedule in SCHEDULES.items():

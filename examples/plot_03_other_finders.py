@@ -283,7 +283,7 @@ MARKERS = {
 }
 
 fig, axes = plt.subplots(
-    2, 3, figsize=(13, 5.8), sharex="col", height_ratios=[3, 1.4], layout="constrained"
+    2, 3, figsize=(11, 5.8), sharex="col", height_ratios=[3, 1.4], layout="constrained"
 )
 for top, bottom, data in zip(axes[0], axes[1], sets, strict=True):
     for lane, (finder, result) in enumerate(data["results"].items()):

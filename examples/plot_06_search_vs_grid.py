@@ -217,7 +217,7 @@ print(f"iris: an inner test fold has {n_inner_test} samples; one sample = {1 / n
 # reasonable; rates whose score falls off it (or is NaN) are marked with a cross on the lower
 # edge.
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), layout="constrained")
 for ax, name in zip(axes, names, strict=True):
     score, failed, _ = profiles[name]
     best = np.nanmax(score)
@@ -254,7 +254,7 @@ for ax, name in zip(axes, names, strict=True):
     ax.set_xlabel("learning rate")
     ax.set_ylabel("inner 3-fold score")
     ax.set_title(name)
-fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center", frameon=False)
 fig.suptitle("GridSearchCV's inner scores over its 13 rates, and where each search landed")
 plt.show()
 

@@ -163,7 +163,7 @@ for name in models:
 fig, axes = plt.subplots(3, 1, figsize=(8, 10), layout="constrained")
 for ax, name in zip(axes, models, strict=True):
     search = results[name, "finder"][1][0]
-    LRFinderDisplay.from_search(search, ax=ax)
+    LRFinderDisplay.from_search(search, ax=ax, name=name)
     test = search.range_test_
     # Zoom on the informative range: after the turn, raw losses shoot far above the start.
     ax.set_ylim(0, 2 * test.smoothed_losses[0])

@@ -64,7 +64,7 @@ schedules = [
     Triangular(base_lr=0.01, max_lr=0.1, step_size=25, mode="exp_range", gamma=0.99),
 ]
 
-fig, axes = plt.subplots(3, 4, figsize=(13, 8.5), sharex=True, layout="constrained")
+fig, axes = plt.subplots(4, 3, figsize=(11, 11), sharex=True, layout="constrained")
 for ax, schedule in zip(axes.flat, schedules, strict=True):
     rates = schedule(steps)
     ax.plot(steps, rates, color="C0")
@@ -72,7 +72,7 @@ for ax, schedule in zip(axes.flat, schedules, strict=True):
         ax.set_yscale("log")
     else:
         ax.set_ylim(0, 1.1 * rates.max())
-    ax.set_title(textwrap.fill(f"{schedule!r}, per {schedule.unit}", 40), fontsize=8)
+    ax.set_title(textwrap.fill(f"{schedule!r}, per {schedule.unit}", 40), fontsize=9)
     ax.grid(alpha=0.3)
 for ax in axes[-1]:
     ax.set_xlabel("step (update or epoch, per unit)")
@@ -182,7 +182,7 @@ for label, model in fits.items():
 # evaluated over its updates) and the training loss they produced (``loss_curve_``: per
 # epoch, the mean loss of its mini-batches plus the penalty).
 
-fig, (ax_rate, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.3), layout="constrained")
+fig, (ax_rate, ax_loss) = plt.subplots(1, 2, figsize=(11, 4.3), layout="constrained")
 updates = np.arange(n_updates)
 for (label, model), color in zip(fits.items(), ["C0", "C1", "C7"], strict=True):
     rates = model[-1].learning_rate_(updates)

@@ -103,7 +103,16 @@ class LRFinderResult:
         return self.suggestions[self.rule]
 
     def plot(self, ax=None, **kwargs):
-        """Plot the curve; see :class:`~sklearn_lrf.LRFinderDisplay`.
+        """Plot the curve with :class:`~sklearn_lrf.LRFinderDisplay`.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **kwargs : dict
+            Passed to :meth:`LRFinderDisplay.plot <sklearn_lrf.LRFinderDisplay.plot>`:
+            ``name``, ``show_raw``, ``show_suggestions``, and matplotlib line keywords (such
+            as ``color``) for the curve.
 
         Returns
         -------

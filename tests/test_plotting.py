@@ -1,12 +1,20 @@
 """LRFinderDisplay: what it draws, from a result, an estimator or a fitted search."""
 
+import ast
+import inspect
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.colors import same_color
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_lrf import LRFinderDisplay, LRFinderSearch, SGDLinearRegressor, lr_range_test
+from sklearn_lrf import LRFinderDisplay, LRFinderSearch, SGDLinearRegressor, finder, lr_range_test
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -55,3 +63,99 @@ def test_from_search_with_folds_draws_a_band(data):
     band = display.band_.get_paths()[0].vertices[:, 1]
     finite = np.isfinite(band)
     assert band[finite].min() <= np.nanmin(display.result.smoothed_losses)
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return lr_range_test(SGDLinearRegressor(), *data, random_state=0)
+
+
+def test_line_keywords_style_the_curve_and_its_colour_follows(result):
+    display = LRFinderDisplay(result).plot(c="C3", linestyle="--", lw=3, label="mine")
+    line = display.line_
+    assert line is display.lines_["smoothed"]
+    assert (line.get_linestyle(), line.get_linewidth(), line.get_label()) == ("--", 3, "mine")
+    for key in ["raw", "chosen", *result.suggestions]:
+        assert same_color(display.lines_[key].get_color(), "C3"), key
+    with pytest.raises(TypeError, match="color"):
+        LRFinderDisplay(result).plot(c="C3", color="C4")
+
+
+def test_result_plot_passes_name_and_line_keywords(result):
+    display = result.plot(name="diabetes", color="C2")
+    assert isinstance(display, LRFinderDisplay)
+    assert display.line_.get_label() == "diabetes: smoothed loss"
+    assert display.lines_["raw"].get_label() == "diabetes: raw loss"
+    assert same_color(display.line_.get_color(), "C2")
+
+
+def test_name_labels_the_curve_and_defaults_to_the_estimator(data, result):
+    assert LRFinderDisplay(result).plot().line_.get_label() == "smoothed loss"
+    assert LRFinderDisplay(result, name="").plot().line_.get_label() == "smoothed loss"
+    named = LRFinderDisplay(result, name="stored")
+    assert named.plot().line_.get_label() == "stored: smoothed loss"
+    assert named.plot(name="given").line_.get_label() == "given: smoothed loss"
+    pipe = make_pipeline(StandardScaler(), SGDLinearRegressor())
+    display = LRFinderDisplay.from_estimator(pipe, *data, n_steps=20, random_state=0)
+    assert display.line_.get_label() == "SGDLinearRegressor: smoothed loss"
+
+
+def test_overlays_take_the_next_colour_and_keep_both_curves_in_view(data, result):
+    first = LRFinderDisplay(result, name="batch 32").plot()
+    second = LRFinderDisplay.from_estimator(
+        SGDLinearRegressor(batch_size=8), *data, name="batch 8", ax=first.ax_, random_state=0
+    )
+    assert second.ax_ is first.ax_
+    assert same_color(first.line_.get_color(), "C0")
+    assert same_color(second.line_.get_color(), "C1")
+    assert same_color(second.lines_["raw"].get_color(), "C1")
+    assert same_color(second.lines_[second.result.rule].get_color(), "C1")
+    labels = [text.get_text() for text in first.ax_.get_legend().get_texts()]
+    assert {"batch 32: smoothed loss", "batch 8: smoothed loss"} <= set(labels)
+    low, high = first.ax_.get_ylim()
+    for display in (first, second):
+        stop = display.result.diverged_at
+        curve = display.result.smoothed_losses[:stop]
+        assert low <= curve.min() and curve.max() <= high
+
+
+def test_from_estimator_sends_a_search_to_from_search(data):
+    search = LRFinderSearch(SGDLinearRegressor(random_state=0), random_state=0)
+    for candidate in (search, clone(search).fit(*data)):
+        with pytest.raises(TypeError, match=r"from_search\(search\).*search\.estimator"):
+            LRFinderDisplay.from_estimator(candidate, *data)
+
+
+def test_from_search_needs_a_fitted_search(data):
+    search = LRFinderSearch(SGDLinearRegressor(random_state=0))
+    with pytest.raises(NotFittedError, match="LRFinderSearch instance is not fitted"):
+        LRFinderDisplay.from_search(search)
+    with pytest.raises(TypeError, match=r"LRFinderSearch, got SGDLinearRegressor.*from_estimator"):
+        LRFinderDisplay.from_search(SGDLinearRegressor().fit(*data))
+
+
+def test_from_search_names_the_searched_estimator(data):
+    pipe = make_pipeline(StandardScaler(), SGDLinearRegressor(random_state=0))
+    search = LRFinderSearch(pipe, random_state=0).fit(*data)
+    display = LRFinderDisplay.from_search(search, color="C4")
+    assert display.line_.get_label() == "SGDLinearRegressor: smoothed loss"
+    assert display.band_ is None and same_color(display.line_.get_color(), "C4")
+
+
+def test_from_estimator_offers_every_range_test_parameter_with_its_default():
+    test = inspect.signature(lr_range_test).parameters
+    display = inspect.signature(LRFinderDisplay.from_estimator).parameters
+    for name, parameter in test.items():
+        assert name in display, name
+        assert display[name].default == parameter.default, name
+
+
+def test_the_finder_imports_the_display_only_inside_plot():
+    tree = ast.parse(Path(finder.__file__).read_text())
+    imports = [
+        f"{getattr(node, 'module', None) or ''}.{alias.name}"
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert imports and not any("plotting" in name for name in imports)
