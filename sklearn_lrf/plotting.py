@@ -91,6 +91,7 @@ class LRFinderDisplay:
         ax=None,
         show_raw=True,
         show_suggestions=True,
+        sample_weight=None,
         min_lr=1e-7,
         max_lr=10.0,
         n_steps=100,
@@ -116,7 +117,8 @@ class LRFinderDisplay:
             modified). For a fitted :class:`~sklearn_lrf.LRFinderSearch` use
             :meth:`from_search`.
         X : {array-like, sparse matrix} of shape (n_samples, n_features), or iterable
-            Training data, or an iterable of ``(X_batch, y_batch)`` mini-batches.
+            Training data, or an iterable of ``(X_batch, y_batch[, sample_weight_batch])``
+            mini-batches.
         y : array-like of shape (n_samples,), default=None
             Targets; None when ``X`` yields mini-batches.
         name : str, default=None
@@ -128,7 +130,7 @@ class LRFinderDisplay:
             Draw the raw losses behind the smoothed curve.
         show_suggestions : bool, default=True
             Mark every rule's suggestion on the smoothed curve.
-        min_lr, max_lr, n_steps, ramp, step_unit, restart_steps, smoothing, \
+        sample_weight, min_lr, max_lr, n_steps, ramp, step_unit, restart_steps, smoothing, \
 diverge_threshold, validation, rule, lr_param, batch_size, classes, random_state
             Passed to :func:`~sklearn_lrf.lr_range_test`, with the same defaults.
         **kwargs : dict
@@ -150,6 +152,7 @@ diverge_threshold, validation, rule, lr_param, batch_size, classes, random_state
             estimator,
             X,
             y,
+            sample_weight=sample_weight,
             min_lr=min_lr,
             max_lr=max_lr,
             n_steps=n_steps,
