@@ -6,7 +6,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
-from sklearn.model_selection import check_cv
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
@@ -15,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
-from ._param_validation import HasMethods, Interval
+from ._param_validation import HasMethods, Interval, StrOptions
 from .finder import (
     KNOWN_RATE_PARAMETERS,
     RANGE_TEST_CONSTRAINTS,
@@ -30,9 +31,13 @@ __all__ = ["LRFinderSearch"]
 
 
 def _estimator_has(method):
-    """Available when the fitted (or else the given) estimator has ``method``."""
+    """Available when the fitted (or else the given) estimator has ``method``, and refit."""
 
     def check(search):
+        if search.refit is False:
+            raise AttributeError(
+                f"{method} is not available with refit=False: there is no best_estimator_."
+            )
         estimator = getattr(search, "best_estimator_", search.estimator)
         getattr(estimator, method)
         return True
@@ -63,6 +68,18 @@ default="default"
     refit_schedule : Schedule or None, default=None
         For our SGD estimators: refit with ``refit_schedule.with_peak(best_lr_)`` instead of the
         constant ``best_lr_`` (e.g. ``OneCycle``).
+    scoring : str, callable, list, tuple, dict or None, default=None
+        With ``cv``: how each fold's model, fitted at ``best_lr_`` on the fold's training
+        part, is scored on its held-out part (``cv_results_``, ``best_score_``), as in
+        ``GridSearchCV``; None uses the estimator's ``score``. Several metrics are allowed.
+    refit : bool or str, default=True
+        Refit ``best_estimator_`` on all the data at ``best_lr_``. With several metrics, a
+        metric's name (``best_score_`` is then its mean score) also means True.
+    error_score : "raise" or float, default=np.nan
+        Score of a fold whose scoring fit fails; "raise" raises. A failed range test always
+        raises.
+    verbose : int, default=0
+        Print progress over the range tests, the scoring of the folds and the refit.
     n_jobs : int, default=None
         Folds run in parallel through joblib (``sklearn.utils.parallel``), so a joblib backend
         such as dask or ray can spread them over machines.
@@ -77,8 +94,31 @@ validation, lr_param, batch_size
     ----------
     best_lr_ : float
         The chosen learning rate.
+    best_params_ : dict
+        The parameters that set ``best_lr_`` on ``estimator`` (with a Pipeline's step
+        prefix; for scikit-learn estimators also the constant-rate policy, for
+        ``refit_schedule`` the schedule peaking at ``best_lr_``), so that
+        ``clone(estimator).set_params(**best_params_)`` is the refit's model.
+    best_index_ : int
+        Always 0: the row of ``cv_results_`` (the search has one candidate, the chosen rate).
+    best_score_ : float
+        Only with ``cv``: mean held-out score at ``best_lr_`` over the folds (for several
+        metrics, of the one named by ``refit``).
+    cv_results_ : dict of ndarray
+        Only with ``cv``; ``pandas.DataFrame(cv_results_)`` reads it. One row, the chosen
+        rate: ``params``, ``param_<name>``, per fold ``split<k>_test_<score>`` (scored as
+        ``scoring`` says), ``split<k>_lr`` (the fold's own pick) and ``split<k>_ramp_loss``
+        (the fold curve's smoothed loss at ``best_lr_``), their means and standard
+        deviations, ``rank_test_<score>``, ``mean_fit_time``, ``mean_score_time`` and
+        ``mean_range_test_time`` (with standard deviations).
+    n_splits_ : int
+        Only with ``cv``: the number of folds.
+    scorer_ : callable or dict
+        The scorer(s) built from ``scoring``.
+    multimetric_ : bool
+        Whether ``scoring`` names several metrics.
     best_estimator_ : estimator
-        The clone refitted on all the data with ``best_lr_``.
+        The clone refitted on all the data with ``best_lr_``; only with ``refit``.
     suggestions_ : dict of str to float
         Every rule's suggestion (medians over folds).
     range_test_ : LRFinderResult
@@ -93,6 +133,15 @@ validation, lr_param, batch_size
         Class labels of a classifier.
     n_features_in_ : int
     feature_names_in_ : ndarray
+
+    Notes
+    -----
+    What differs from ``GridSearchCV``: the rate is read off range-test curves, not chosen
+    by the scores, so ``cv_results_`` has a single candidate and ``best_score_`` is the
+    cross-validated score *at the chosen rate* (scored after the choice, on the same folds
+    whose held-out parts measured the curves: like a grid search's best score, it is a
+    slightly optimistic estimate; nest the search in ``cross_val_score`` for an unbiased
+    one). Scoring the folds costs one fit per fold at ``best_lr_``.
 
     Examples
     --------
@@ -111,6 +160,10 @@ validation, lr_param, batch_size
         **RANGE_TEST_CONSTRAINTS,
         "estimator": [HasMethods(["fit"])],
         "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, list, tuple, dict, None],
+        "refit": ["boolean", str],
+        "error_score": [StrOptions({"raise"}), Real],
+        "verbose": ["verbose"],
         "refit_schedule": [Schedule, None],
         "n_jobs": [Integral, None],
         "validation": [Interval(Real, 0, 1, closed="neither"), None],
@@ -122,6 +175,10 @@ validation, lr_param, batch_size
         *,
         rule="default",
         cv=None,
+        scoring=None,
+        refit=True,
+        error_score=np.nan,
+        verbose=0,
         refit_schedule=None,
         n_jobs=None,
         min_lr=1e-7,
@@ -140,6 +197,10 @@ validation, lr_param, batch_size
         self.estimator = estimator
         self.rule = rule
         self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.error_score = error_score
+        self.verbose = verbose
         self.refit_schedule = refit_schedule
         self.n_jobs = n_jobs
         self.min_lr = min_lr
@@ -217,6 +278,10 @@ validation, lr_param, batch_size
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        self.scorer_ = check_scoring(self.estimator, self.scoring)
+        self.multimetric_ = isinstance(self.scoring, (list, tuple, dict))
+        refit_metric = self._refit_metric()
+        routed_params = params
         fit_params, sample_weight, groups = self._route(groups, params)
         X, y, groups, sample_weight = indexable(X, y, groups, sample_weight)
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
@@ -228,7 +293,9 @@ validation, lr_param, batch_size
             # Every fold knows every class, as the refit on all of y does.
             params["classes"] = np.unique(y)
         started = time.perf_counter()
+        folds = None
         if self.cv is None:
+            self._say("range test on all the data")
             self.fold_range_tests_ = None
             self.range_test_ = lr_range_test(
                 self.estimator,
@@ -240,10 +307,17 @@ validation, lr_param, batch_size
             )
         else:
             cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+            folds = list(cv.split(X, y, groups))
+            self._say(f"range tests on {len(folds)} folds")
             self.fold_range_tests_ = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fold_range_test)(self.estimator, X, y, sample_weight, train, test, params)
-                for train, test in cv.split(X, y, groups)
+                for train, test in folds
             )
+            for index, result in enumerate(self.fold_range_tests_):
+                self._say(
+                    f"fold {index + 1}/{len(folds)}: {len(result.learning_rates)} ramp steps, "
+                    f"{result.stop_reason}; picked {result.best_lr:.3g}"
+                )
             self.range_test_ = _aggregate(self.fold_range_tests_)
         self.range_test_time_ = time.perf_counter() - started
         self.suggestions_ = self.range_test_.suggestions
@@ -253,10 +327,84 @@ validation, lr_param, batch_size
                 f"The range test could not suggest a learning rate ({self.range_test_.stop_reason}"
                 f"). Lower min_lr, scale the features, or raise diverge_threshold."
             )
-        started = time.perf_counter()
-        self.best_estimator_ = self._with_rate(self.best_lr_).fit(X, y, **fit_params)
-        self.refit_time_ = time.perf_counter() - started
+        self.best_params_ = self._rate_params(self.best_lr_)
+        self.best_index_ = 0
+        if folds is not None:
+            self._say(f"chose {self.best_lr_:.3g}; scoring it on the {len(folds)} folds")
+            self.n_splits_ = len(folds)
+            self.cv_results_ = self._cv_results(X, y, folds, routed_params, fit_params)
+            if refit_metric is not None:
+                self.best_score_ = float(self.cv_results_[f"mean_test_{refit_metric}"][0])
+        if self.refit is not False:
+            self._say(f"refitting on all {len(y)} samples at {self.best_lr_:.3g}")
+            started = time.perf_counter()
+            estimator = clone(self.estimator).set_params(**self.best_params_)
+            self.best_estimator_ = estimator.fit(X, y, **fit_params)
+            self.refit_time_ = time.perf_counter() - started
         return self
+
+    def _refit_metric(self):
+        """Name of the score behind ``best_score_`` (None: several metrics, no name)."""
+        if not self.multimetric_:
+            return "score"
+        names = self.scoring if not isinstance(self.scoring, dict) else list(self.scoring)
+        if isinstance(self.refit, str):
+            if self.refit not in names:
+                raise ValueError(
+                    f"refit={self.refit!r} is not one of the metrics in scoring: {list(names)}."
+                )
+            return self.refit
+        if self.refit is True and len(names) > 1:
+            raise ValueError(
+                "With several metrics in scoring, set refit to the name of the one that "
+                f"best_score_ reports ({', '.join(map(str, names))}), or refit=False."
+            )
+        return None
+
+    def _cv_results(self, X, y, folds, routed_params, fit_params):
+        """One row, the chosen rate: fold scores at ``best_lr_`` and what the ramps measured."""
+        scores = cross_validate(
+            clone(self.estimator).set_params(**self.best_params_),
+            X,
+            y,
+            cv=folds,
+            scoring=self.scoring,
+            error_score=self.error_score,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            params=routed_params if get_config()["enable_metadata_routing"] else fit_params,
+        )
+        results = {"params": [self.best_params_]}
+        for name, value in self.best_params_.items():
+            results[f"param_{name}"] = np.ma.MaskedArray([value], dtype=object)
+        per_fold = {
+            "lr": [result.best_lr for result in self.fold_range_tests_],
+            "ramp_loss": [_loss_at(result, self.best_lr_) for result in self.fold_range_tests_],
+        }
+        per_fold.update(
+            (key[len("test_") :], scores[key]) for key in scores if key.startswith("test_")
+        )
+        for name, values in per_fold.items():
+            column = "test_" + name if name not in ("lr", "ramp_loss") else name
+            for k, value in enumerate(values):
+                results[f"split{k}_{column}"] = np.array([value])
+            results[f"mean_{column}"] = np.array([np.mean(values)])
+            results[f"std_{column}"] = np.array([np.std(values)])
+            if column.startswith("test_"):
+                results[f"rank_{column}"] = np.array([1], dtype=np.int32)
+        times = {
+            "fit_time": scores["fit_time"],
+            "score_time": scores["score_time"],
+            "range_test_time": [result.seconds for result in self.fold_range_tests_],
+        }
+        for name, values in times.items():
+            results[f"mean_{name}"] = np.array([np.mean(values)])
+            results[f"std_{name}"] = np.array([np.std(values)])
+        return results
+
+    def _say(self, message):
+        if self.verbose:
+            print(f"[{type(self).__name__}] {message}")
 
     def _route(self, groups, params):
         """``(fit parameters of the refit, sample_weight of the range tests, groups)``."""
@@ -274,7 +422,8 @@ validation, lr_param, batch_size
         return params, sample_weight, groups
 
     def get_metadata_routing(self):
-        """How ``fit`` routes metadata: to the estimator's ``fit`` and the splitter's ``split``.
+        """How ``fit`` routes metadata: to the estimator's ``fit``, and with ``cv`` to the
+        splitter's ``split`` and the scorer.
 
         Returns
         -------
@@ -288,27 +437,26 @@ validation, lr_param, batch_size
             router.add(
                 splitter=check_cv(self.cv),
                 method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            ).add(
+                scorer=check_scoring(self.estimator, self.scoring),
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
             )
         return router
 
     def _final(self):
         return self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
 
-    def _with_rate(self, rate):
-        """A clone of ``estimator`` whose learning rate is ``rate``."""
-        estimator = clone(self.estimator)
+    def _rate_params(self, rate):
+        """Parameters of ``estimator`` that make it train at ``rate``."""
         final = self._final()
         if isinstance(final, _BaseSGD):
-            name, value = (
-                "learning_rate",
-                (rate if self.refit_schedule is None else self.refit_schedule.with_peak(rate)),
-            )
+            schedule = self.refit_schedule
+            params = {"learning_rate": rate if schedule is None else schedule.with_peak(rate)}
         else:
-            params = final.get_params()
-            name = self.lr_param or next(p for p in KNOWN_RATE_PARAMETERS if p in params)
-            value = rate
-            estimator.set_params(**_final_params(estimator, constant_rate_params(final)))
-        return estimator.set_params(**_final_params(estimator, {name: value}))
+            own = final.get_params()
+            name = self.lr_param or next(p for p in KNOWN_RATE_PARAMETERS if p in own)
+            params = {**constant_rate_params(final), name: rate}
+        return _final_params(self.estimator, params)
 
     @property
     def classes_(self):
@@ -385,6 +533,15 @@ def _fold_range_test(estimator, X, y, sample_weight, train, test, params):
     return lr_range_test(
         estimator, X_train, y_train, sample_weight=train_weight, validation=validation, **params
     )
+
+
+def _loss_at(result, rate):
+    """The smoothed loss of a curve at ``rate``, interpolated in log-rate (NaN off the curve)."""
+    finite = np.isfinite(result.smoothed_losses)
+    rates, losses = result.learning_rates[finite], result.smoothed_losses[finite]
+    if not rates.size or not rates[0] <= rate <= rates[-1]:
+        return np.nan
+    return float(np.interp(np.log(rate), np.log(rates), losses))
 
 
 def _log_median(rates):

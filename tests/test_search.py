@@ -3,9 +3,10 @@
 import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.linear_model import SGDClassifier, SGDRegressor
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -154,3 +155,87 @@ def test_dataframe_column_names():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# -- GridSearchCV's contract ----------------------------------------------------------------
+
+
+def test_best_params_reproduce_the_refit_inside_a_pipeline(diabetes):
+    X, y = diabetes
+    for final in (SGDLinearRegressor(random_state=0), SGDRegressor(random_state=0)):
+        pipe = make_pipeline(StandardScaler(), final)
+        search = LRFinderSearch(pipe, random_state=0).fit(X, y)
+        assert search.best_index_ == 0
+        rebuilt = clone(pipe).set_params(**search.best_params_).fit(X, y)
+        np.testing.assert_array_equal(rebuilt.predict(X), search.predict(X))
+    assert search.best_params_ == {
+        "sgdregressor__learning_rate": "constant",  # 'invscaling' would decay eta0
+        "sgdregressor__eta0": search.best_lr_,
+    }
+
+
+def test_cv_results_score_the_chosen_rate_on_every_fold(diabetes):
+    pd = pytest.importorskip("pandas")
+    X, y = diabetes
+    pipe = make_pipeline(StandardScaler(), SGDLinearRegressor(random_state=0))
+    folds = list(KFold(4).split(X))
+    search = LRFinderSearch(pipe, cv=folds, scoring="neg_mean_absolute_error", random_state=0)
+    search.fit(X, y)
+    expected = cross_val_score(
+        clone(pipe).set_params(**search.best_params_),
+        X,
+        y,
+        cv=folds,
+        scoring="neg_mean_absolute_error",
+    )
+    frame = pd.DataFrame(search.cv_results_)
+    assert len(frame) == 1 and search.n_splits_ == 4
+    np.testing.assert_allclose([frame[f"split{k}_test_score"][0] for k in range(4)], expected)
+    assert search.best_score_ == pytest.approx(expected.mean())
+    picks = [frame[f"split{k}_lr"][0] for k in range(4)]
+    assert picks == [result.best_lr for result in search.fold_range_tests_]
+    assert frame["rank_test_score"][0] == 1 and frame["mean_fit_time"][0] > 0
+    assert np.isfinite(frame["mean_ramp_loss"][0])
+    assert search.scorer_(search, X, y) == pytest.approx(-np.mean(np.abs(search.predict(X) - y)))
+
+
+def test_several_metrics_refit_by_name_and_error_score(diabetes):
+    X, y = diabetes
+    scoring = ["r2", "neg_mean_squared_error"]
+    search = LRFinderSearch(SGDLinearRegressor(random_state=0), cv=3, scoring=scoring, refit="r2")
+    search.fit(X, y)
+    assert search.multimetric_
+    assert search.best_score_ == search.cv_results_["mean_test_r2"][0]
+    assert "split2_test_neg_mean_squared_error" in search.cv_results_
+    with pytest.raises(ValueError, match="set refit to the name"):
+        search.set_params(refit=True).fit(X, y)
+    with pytest.raises(ValueError, match="refit='accuracy' is not one of the metrics"):
+        search.set_params(refit="accuracy").fit(X, y)
+    no_refit = LRFinderSearch(SGDLinearRegressor(random_state=0), refit=False).fit(X, y)
+    assert not hasattr(no_refit, "best_estimator_") and not hasattr(no_refit, "predict")
+
+
+def test_error_score_replaces_a_failing_fold(diabetes):
+    X, y = diabetes
+
+    def failing(estimator, X_test, y_test):
+        raise RuntimeError("this scorer fails")
+
+    search = LRFinderSearch(SGDLinearRegressor(), cv=2, scoring=failing, error_score=-1.0)
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        search.fit(X, y)
+    assert search.best_score_ == -1.0
+    with pytest.raises(RuntimeError, match="this scorer fails"):
+        search.set_params(error_score="raise").fit(X, y)
+
+
+def test_verbose_reports_folds_and_refit(diabetes, capsys):
+    LRFinderSearch(SGDLinearRegressor(random_state=0), cv=2, verbose=1, n_steps=20).fit(*diabetes)
+    out = capsys.readouterr().out
+    for expected in (
+        "range tests on 2 folds",
+        "fold 2/2:",
+        "scoring it on the 2 folds",
+        "refitting on all 442 samples",
+    ):
+        assert expected in out

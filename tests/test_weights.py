@@ -8,7 +8,8 @@ from sklearn import config_context
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import SGDClassifier
-from sklearn.model_selection import cross_validate
+from sklearn.metrics import accuracy_score, make_scorer
+from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
@@ -184,3 +185,27 @@ def test_metadata_routing_sends_weights_where_requested(imbalanced):
     np.testing.assert_array_equal(
         search.best_estimator_.coef_, without_routing.best_estimator_.coef_
     )
+
+
+def test_routed_weights_reach_the_fold_scores(imbalanced):
+    X, y = imbalanced
+    weights = compute_sample_weight("balanced", y)
+    with config_context(enable_metadata_routing=True):
+        scorer = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+        estimator = SGDLogisticClassifier(random_state=0, max_iter=5).set_fit_request(
+            sample_weight=False
+        )
+        search = LRFinderSearch(estimator, cv=3, scoring=scorer, n_steps=30, random_state=0)
+        search.fit(X, y, sample_weight=weights)
+        folds = list(StratifiedKFold(3).split(X, y))
+        model = clone(estimator).set_params(**search.best_params_)
+        expected = [
+            accuracy_score(
+                y[test],
+                clone(model).fit(X[train], y[train]).predict(X[test]),
+                sample_weight=weights[test],
+            )
+            for train, test in folds
+        ]
+    scores = [search.cv_results_[f"split{k}_test_score"][0] for k in range(3)]
+    np.testing.assert_allclose(scores, expected)
