@@ -35,6 +35,7 @@ import platform
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
 import numpy as np
 from peer_rules import dog_validation_loss
 from problems import OURS, problems, quiet
@@ -210,8 +211,9 @@ def main():
         record["proposed_score"] = refit_score(problem, rule, record)
 
     print(
-        f"CPU: {platform.processor() or platform.machine()}; {len(records)} problems, "
-        f"{len(seeds)} seeds; {time.perf_counter() - started:.0f} s (cached parts excluded)\n"
+        f"CPU: {cpu_name()}; {len(records)} problems, "
+        f"{len(seeds)} seeds; this run {time.perf_counter() - started:.0f} s (without the cached "
+        "problems)\n"
     )
     print(report(records))
 

@@ -10,21 +10,29 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
 import numpy as np
 from curve_rules import plateau_start, smoothed_minimum
 from peer_rules import lightning, torch_lr_finder, torch_lr_finder_curve
 
+from sklearn_lrf._suggestions import divergence_onset
+
 RESULTS = Path(__file__).resolve().parent / "results"
 CLASSIC = ["lag_corrected", "minimum", "steepest", "valley", "slide"]
 PEERS = ["torch-lr-finder", "lightning", "lightning<21055"]
-# Candidate rules on the wide ramp's raw losses, and their constants searched by leave-one-out.
-FACTORS = 10.0 ** np.arange(-1.5, 1.01, 0.125)
-SIGMAS = (0.15, 0.25, 0.4)
-FRACTIONS = (0.02, 0.05, 0.1)
-REGRET_CAP = 100.0
-# The race (issue part 5): candidates around the pick, each trained this many epochs.
+# Landmarks of the wide ramp's raw curve, their smoothing fixed in advance (0.2 decade: 3
+# points of the 15 per decade). A rule is a landmark times a factor, the factor fitted as
+# 10 ** median(log10(oracle rate / landmark)) over the problems it is not evaluated on.
+LANDMARKS = {
+    "centred minimum": partial(smoothed_minimum, sigma_decades=0.2, median_decades=0.2),
+    "plateau start": partial(plateau_start, sigma_decades=0.2, median_decades=0.2, fraction=0.1),
+    "divergence onset": partial(divergence_onset, median_decades=0.2, threshold=4.0, factor=1.0),
+}
+PROPOSED = "divergence onset"
+# The race (issue part 5): candidates around the pick, each trained for this fraction of the
+# budget (at least one epoch).
 RACE_FACTORS = (1 / 3, 1.0, 3.0)
-RACE_EPOCHS = 1  # a divergent pick counts as this regret when constants are fitted
+RACE_FRACTION = 0.2
 
 
 def grid_loss(record, epoch=-1):
@@ -63,6 +71,13 @@ def regret(record, rates):
     return float(np.mean([loss_at(record, rate) / best for rate in rates]))
 
 
+def neighbour_regret(record):
+    """The smaller regret of the oracle's two neighbours on the grid (a quarter decade away):
+    how sharp the optimum is, a floor for any pick that misses it by that much."""
+    best = oracle(record)[0]
+    return min(regret(record, [best * 10**0.25]), regret(record, [best / 10**0.25]))
+
+
 def below_grid(record, rates):
     return any(rate < record["grid_rates"][0] for rate in rates)
 
@@ -82,20 +97,6 @@ def classic_picks(record, ramp="default_ramp"):
     return picks
 
 
-def candidate_rules():
-    """Every candidate configuration: name -> rule(lrs, raw losses)."""
-    rules = {}
-    for sigma, factor in itertools.product(SIGMAS, FACTORS):
-        rules[("minimum", sigma, None, factor)] = partial(
-            smoothed_minimum, sigma_decades=sigma, factor=factor
-        )
-        for fraction in FRACTIONS:
-            rules[("plateau", sigma, fraction, factor)] = partial(
-                plateau_start, sigma_decades=sigma, fraction=fraction, factor=factor
-            )
-    return rules
-
-
 def wide_picks(record, rule):
     return [
         rule(np.asarray(curve["learning_rates"]), np.asarray(curve["losses"]))
@@ -103,9 +104,14 @@ def wide_picks(record, rule):
     ]
 
 
-def race(record, picks, factors=RACE_FACTORS, epochs=RACE_EPOCHS):
-    """Per seed: train ``pick * factor`` for each factor for ``epochs`` epochs and keep the rate
-    with the lowest validation loss (read off the oracle's per-epoch losses)."""
+def race_epochs(record, fraction=RACE_FRACTION):
+    return max(1, round(fraction * record["epochs"]))
+
+
+def race(record, picks, factors=RACE_FACTORS, fraction=RACE_FRACTION):
+    """Per seed: train ``pick * factor`` for each factor for ``fraction`` of the budget and
+    keep the rate with the lowest validation loss (read off the oracle's per-epoch losses)."""
+    epochs = race_epochs(record, fraction)
     return [
         min((pick * f for f in factors), key=lambda rate: loss_at(record, rate, epochs - 1))
         if np.isfinite(pick)
@@ -114,72 +120,70 @@ def race(record, picks, factors=RACE_FACTORS, epochs=RACE_EPOCHS):
     ]
 
 
-def log_regret_table(records, rules, raced=False):
-    """log(min(regret, cap)) of every candidate on every problem: (rules, problems)."""
-    table = np.empty((len(rules), len(records)))
-    for i, rule in enumerate(rules.values()):
-        for j, record in enumerate(records):
-            picks = wide_picks(record, rule)
-            if raced:
-                picks = race(record, picks)
-            table[i, j] = np.log(min(regret(record, picks), REGRET_CAP))
-    return table
-
-
-def leave_one_out(table):
-    """Per held-out problem, the configuration (row) that minimises the mean log regret of
-    the other problems, and its regret on the held-out problem."""
-    held_out = []
-    for j in range(table.shape[1]):
-        best = int(np.argmin(np.delete(table, j, axis=1).mean(axis=1)))
-        held_out.append((best, float(np.exp(table[best, j]))))
-    return held_out
-
-
 def fmt(value, lower_bound=False):
     if not np.isfinite(value):
         return "div"
-    if value >= REGRET_CAP:
-        return f">={REGRET_CAP:.0f}"
+    if value >= 100:
+        return ">=100"
     return ("<" if lower_bound else "") + f"{value:.3f}"
 
 
-def held_out_rules(records):
-    """Per problem, the candidate rule chosen on the other problems (leave one out)."""
-    rules = candidate_rules()
-    names = list(rules)
-    return [rules[names[i]] for i, _ in leave_one_out(log_regret_table(records, rules))]
+def log_ratios(records, landmark):
+    """Per problem, the seeds' landmarks and log10(oracle rate / their geometric mean)."""
+    picks = [np.asarray(wide_picks(r, LANDMARKS[landmark]), dtype=float) for r in records]
+    ratios = [
+        np.log10(oracle(r)[0]) - np.mean(np.log10(p)) for r, p in zip(records, picks, strict=True)
+    ]
+    return picks, np.asarray(ratios)
 
 
-def proposed_rule(records):
-    """The candidate configuration with the lowest mean log regret over ``records``."""
-    rules = candidate_rules()
-    table = log_regret_table(records, rules)
-    config = list(rules)[int(np.argmin(table.mean(axis=1)))]
-    return config, rules[config]
+def held_out_picks(records, landmark=PROPOSED):
+    """Per problem, the seeds' picks: landmark x the factor fitted on the other problems."""
+    picks, ratios = log_ratios(records, landmark)
+    return [p * 10 ** np.median(np.delete(ratios, j)) for j, p in enumerate(picks)]
+
+
+def held_out_rules(records, landmark=PROPOSED):
+    """Per problem, the rule with its factor fitted on the other problems."""
+    _, ratios = log_ratios(_arrays(records), landmark)
+    factors = [10 ** np.median(np.delete(ratios, j)) for j in range(len(records))]
+    return [partial(LANDMARKS[landmark], factor=factor) for factor in factors]
+
+
+def proposed_factor(records, landmark=PROPOSED):
+    """The factor fitted on all problems."""
+    return float(10 ** np.median(log_ratios(records, landmark)[1]))
+
+
+def _arrays(records):
+    """The grid losses as arrays (read many times)."""
+    for record in records:
+        record["grid_losses"] = np.asarray(record["grid_losses"], dtype=float)
+    return records
 
 
 def report(records):
     """Every table, as text."""
-    lines = []
-    rules = candidate_rules()
-    names = list(rules)
-    loo = leave_one_out(log_regret_table(records, rules))
-    loo_race = leave_one_out(log_regret_table(records, rules, raced=True))
-    config, proposed = proposed_rule(records)
+    records = _arrays(records)
+    held = held_out_picks(records)
+    raced = [race(r, p) for r, p in zip(records, held, strict=True)]
+    factor = proposed_factor(records)
+    proposed = partial(LANDMARKS[PROPOSED], factor=factor)
 
-    columns = CLASSIC + PEERS + ["DoG", "wide LOO", "LOO+race"]
-    header = f"{'problem':<27}{'n':>6}{'1/L':>9}{'oracle':>9}" + "".join(
+    columns = CLASSIC + PEERS + ["DoG", "proposed", "+race"]
+    header = f"{'problem':<27}{'n':>6}{'1/L':>9}{'oracle':>9}{'nbr':>7}" + "".join(
         f"{c[:9]:>10}" for c in columns
     )
-    lines += [
-        "Regret (validation loss at the pick / oracle's): the classic and peer rules on the "
-        "default ramp; the proposed rule on the wide ramp, held out (leave one problem out)",
+    lines = [
+        "Regret (validation loss at the pick / oracle's). Classic and peer rules: default ramp; "
+        f"proposed: {PROPOSED} on the wide ramp x a factor fitted on the other problems; +race: "
+        "then a race of x1/3, x1, x3 on 20% of the budget. nbr: the better of the oracle's grid "
+        "neighbours; <: pick below the grid (lower bound); div: diverged",
         header,
         "-" * len(header),
     ]
     all_regrets = {c: [] for c in columns}
-    for record, (_, held), (_, held_race) in zip(records, loo, loo_race, strict=True):
+    for record, held_picks, raced_picks in zip(records, held, raced, strict=True):
         picks = classic_picks(record)
         cells = []
         for rule in CLASSIC + PEERS:
@@ -190,45 +194,106 @@ def report(records):
         value = np.mean(dog) / oracle(record)[1] if dog else np.nan
         all_regrets["DoG"].append(value)
         cells.append(fmt(value) if dog else "-")
-        for column, value in (("wide LOO", held), ("LOO+race", held_race)):
+        for column, rule_picks in (("proposed", held_picks), ("+race", raced_picks)):
+            value = regret(record, rule_picks)
             all_regrets[column].append(value)
-            cells.append(fmt(value))
+            cells.append(fmt(value, below_grid(record, rule_picks)))
         auto = record["auto_rate"]
         lines.append(
             f"{record['name']:<27}{record['n_train']:>6}"
             f"{(f'{auto:.2g}' if auto else '-'):>9}{oracle(record)[0]:>9.2g}"
-            + "".join(f"{c:>10}" for c in cells)
+            f"{neighbour_regret(record):>7.3f}" + "".join(f"{c:>10}" for c in cells)
         )
     lines.append("-" * len(header))
-    for label, stat in (("median", np.median), ("worst", np.max)):
+    for label, stat in (
+        ("median", np.median),
+        ("worst", np.max),
+        ("over 1.15", lambda v: np.sum(v > 1.15)),
+    ):
         cells = []
         for c in columns:
             values = np.asarray([v for v in all_regrets[c] if not np.isnan(v)])
-            cells.append(fmt(stat(values)) if len(values) else "-")
-        lines.append(f"{label:<51}" + "".join(f"{c:>10}" for c in cells))
+            value = stat(values)
+            cells.append(f"{value:d}" if label == "over 1.15" else fmt(value))
+        lines.append(f"{label:<58}" + "".join(f"{c:>10}" for c in cells))
     lines.append(
-        "\nLeave-one-problem-out configurations (rule, smoothing sigma in decades, fraction, "
-        "factor):\n  without race: "
-        + "; ".join(f"{_config(names[i])} x{n}" for i, n in _counts(loo))
-        + "\n  with race: "
-        + "; ".join(f"{_config(names[i])} x{n}" for i, n in _counts(loo_race))
+        f"\nProposed rule fitted on all problems: {PROPOSED} x {factor:.3g} "
+        f"(10^{np.log10(factor):.2f})"
     )
-    lines.append(f"Fitted on all problems: {_config(config)}")
+    lines += [""] + landmark_table(records)
+    lines += [""] + race_table(records, held)
     lines += [""] + wide_classic_table(records)
     lines += [""] + search_table(records)
     lines += [""] + data_dependence(records, proposed)
+    lines += [""] + seed_spread(records, proposed)
     return "\n".join(lines)
 
 
-def _counts(loo):
-    indices, counts = np.unique([i for i, _ in loo], return_counts=True)
-    return sorted(zip(indices, counts, strict=True), key=lambda pair: -pair[1])
+def _ema_minimum(curve):
+    """Rate at the minimum of the finder's moving average over its usable range."""
+    smoothed = np.asarray(curve["smoothed_losses"], dtype=float)
+    start = len(smoothed) // 10
+    return curve["learning_rates"][start + int(np.nanargmin(smoothed[start:]))]
 
 
-def _config(config):
-    rule, sigma, fraction, factor = config
-    extra = f", fraction {fraction}" if fraction is not None else ""
-    return f"{rule} (sigma {sigma}{extra}, factor {factor:.3g})"
+def landmark_table(records):
+    """How far each curve landmark sits from the oracle's rate, across problems."""
+    lines = [
+        "log10(oracle rate / landmark) across problems (landmark: geometric mean over seeds): "
+        "median, standard deviation; held-out regret of landmark x 10^(median of the other "
+        "problems)",
+    ]
+    rows = {
+        "moving-average min (default ramp)": [
+            np.asarray([_ema_minimum(c) for c in r["default_ramp"]]) for r in records
+        ],
+        "moving-average min (wide ramp)": [
+            np.asarray([_ema_minimum(c) for c in r["wide_ramp"]]) for r in records
+        ],
+    }
+    rows.update({f"{name} (wide ramp)": log_ratios(records, name)[0] for name in LANDMARKS})
+    for name, picks in rows.items():
+        ratios = np.asarray(
+            [
+                np.log10(oracle(r)[0]) - np.mean(np.log10(p))
+                for r, p in zip(records, picks, strict=True)
+            ]
+        )
+        held = np.asarray(
+            [
+                regret(r, p * 10 ** np.median(np.delete(ratios, j)))
+                for j, (r, p) in enumerate(zip(records, picks, strict=True))
+            ]
+        )
+        lines.append(
+            f"  {name:<36} {np.median(ratios):+.2f} {ratios.std():>5.2f}   held out: median "
+            f"{np.median(held):.3f}, {(held > 1.15).sum():>2} over 1.15"
+        )
+    return lines
+
+
+def race_table(records, held):
+    """Regret and cost of races of several shapes after the held-out curve rule."""
+    lines = [
+        "Races after the proposed rule (held out): candidates pick x factors, each trained for a "
+        "fraction of the budget; the lowest validation loss wins. Regret median / worst, "
+        "problems over 1.15, cost (race updates / grid updates) median / worst",
+    ]
+    for factors in ((1 / 3, 1, 3), (1 / 4, 1 / 2, 1, 2, 4), (1 / 10, 1 / 3, 1, 3, 10)):
+        for fraction in (0.1, 0.2, 0.34):
+            regrets, costs = [], []
+            for record, seed_picks in zip(records, held, strict=True):
+                regrets.append(regret(record, race(record, seed_picks, factors, fraction)))
+                epochs = race_epochs(record, fraction)
+                costs.append(len(factors) * epochs / (len(record["grid_rates"]) * record["epochs"]))
+            regrets = np.asarray(regrets)
+            shown = "/".join(f"{f:.2g}" for f in factors)
+            lines.append(
+                f"  x{shown:<22} {fraction:>4.0%} of the budget: {np.median(regrets):.3f} / "
+                f"{fmt(regrets.max())}, {(regrets > 1.15).sum():>2} over 1.15, cost "
+                f"{np.median(costs):.1%} / {np.max(costs):.1%}"
+            )
+    return lines
 
 
 def wide_classic_table(records):
@@ -263,7 +328,7 @@ def search_table(records):
         grid_updates = len(record["grid_rates"]) * record["epochs"] * batches
         default_cost = np.mean([c["n_updates"] for c in record["default_ramp"]]) / grid_updates
         wide_cost = np.mean([c["n_updates"] for c in record["wide_ramp"]]) / grid_updates
-        race_cost = len(RACE_FACTORS) * RACE_EPOCHS * batches / grid_updates
+        race_cost = len(RACE_FACTORS) * race_epochs(record) * batches / grid_updates
         proposed = record.get("proposed_score")
         proposed = "-" if proposed is None else f"{proposed - record['grid_score']:+.4f}"
         lines.append(
@@ -271,6 +336,11 @@ def search_table(records):
             f"{record['search_score'] - record['grid_score']:>+9.4f}{proposed:>9}"
             f"{default_cost:>9.1%}{wide_cost:>7.1%}{race_cost:>7.1%}"
         )
+    lines.append(
+        "Problems more than 0.01 below the grid's score: search "
+        f"{sum(r['search_score'] < r['grid_score'] - 0.01 for r in records)}, proposed "
+        f"{sum(r.get('proposed_score', np.nan) < r['grid_score'] - 0.01 for r in records)}"
+    )
     return lines
 
 
@@ -299,6 +369,24 @@ def data_dependence(records, proposed):
         f"Pairs of problems whose oracle rates differ by >= 100x: {len(pairs)}; picks >= 10x "
         f"apart in the right direction: proposed {follows(picks)}, current default "
         f"{follows(default)}"
+    ]
+
+
+def seed_spread(records, proposed):
+    """Median and largest spread (max/min) of a rule's picks over the range-test seeds."""
+
+    def spread(picks):
+        picks = np.asarray(picks, dtype=float)
+        return picks.max() / picks.min()
+
+    rows = {
+        "current default": [spread(classic_picks(r)["lag_corrected"]) for r in records],
+        "fastai minimum": [spread(classic_picks(r)["minimum"]) for r in records],
+        "proposed": [spread(wide_picks(r, proposed)) for r in records],
+    }
+    return ["Spread of the picks over seeds (largest / smallest pick), median and worst:"] + [
+        f"  {name:<17}{np.median(values):>7.2f} {np.max(values):>9.2f}"
+        for name, values in rows.items()
     ]
 
 
