@@ -20,6 +20,8 @@ from sklearn_lrf._suggestions import divergence_onset
 RESULTS = Path(__file__).resolve().parent / "results"
 CLASSIC = ["lag_corrected", "minimum", "steepest", "valley", "slide"]
 PEERS = ["torch-lr-finder", "lightning", "lightning<21055"]
+# Column headings of the regret table.
+SHORT = {"lag_corrected": "lag_corr", "torch-lr-finder": "torch-lrf", "lightning<21055": "lt<21055"}
 # Landmarks of the wide ramp's raw curve, their smoothing fixed in advance (0.2 decade: 3
 # points of the 15 per decade). A rule is a landmark times a factor, the factor fitted as
 # 10 ** median(log10(oracle rate / landmark)) over the problems it is not evaluated on.
@@ -172,7 +174,7 @@ def report(records):
 
     columns = CLASSIC + PEERS + ["DoG", "proposed", "+race"]
     header = f"{'problem':<27}{'n':>6}{'1/L':>9}{'oracle':>9}{'nbr':>7}" + "".join(
-        f"{c[:9]:>10}" for c in columns
+        f"{SHORT.get(c, c):>10}" for c in columns
     )
     lines = [
         "Regret (validation loss at the pick / oracle's). Classic and peer rules: default ramp; "
