@@ -99,10 +99,11 @@ def classic_picks(record, ramp="default_ramp"):
     return picks
 
 
-def wide_picks(record, rule):
+def wide_picks(record, rule, ramp="wide_ramp"):
+    """A rule's pick on each seed's curve of one ramp (raw losses)."""
     return [
         rule(np.asarray(curve["learning_rates"]), np.asarray(curve["losses"]))
-        for curve in record["wide_ramp"]
+        for curve in record[ramp]
     ]
 
 
@@ -254,6 +255,9 @@ def landmark_table(records):
         ],
     }
     rows.update({f"{name} (wide ramp)": log_ratios(records, name)[0] for name in LANDMARKS})
+    rows[f"{PROPOSED} (default ramp)"] = [
+        np.asarray(wide_picks(r, LANDMARKS[PROPOSED], "default_ramp")) for r in records
+    ]
     for name, picks in rows.items():
         ratios = np.asarray(
             [

@@ -1,6 +1,9 @@
 """The benchmark's re-implementations of other finders' rules, DoG and the candidate rules,
-checked against their published formulas on hand-made curves."""
+checked against their published formulas on hand-made curves; the proposed rule on the
+benchmark's recorded curves."""
 
+import itertools
+import json
 import sys
 from pathlib import Path
 
@@ -11,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from curve_rules import centred_curve, plateau_start, smoothed_minimum  # noqa: E402
 from peer_rules import dog, lightning, torch_lr_finder, torch_lr_finder_curve  # noqa: E402
+
+from sklearn_lrf._suggestions import divergence_onset  # noqa: E402
 
 LRS = np.logspace(-7, 1, 41)  # 5 points per decade
 
@@ -116,3 +121,34 @@ def test_plateau_start_is_below_the_minimum_on_a_flat_bottom():
     losses = np.where(x < -2, 1.0 + (-2 - x), 1.0) + np.where(x > 0, x**2, 0.0)
     pick = plateau_start(lrs, losses, sigma_decades=0.1, fraction=0.05)
     assert 10**-2.3 < pick < smoothed_minimum(lrs, losses, sigma_decades=0.1)
+
+
+def test_divergence_onset_follows_the_oracle_on_the_recorded_curves():
+    """On the benchmark's recorded wide ramps, problems whose grid-best rates differ by 100x or
+    more get proposed picks 10x or more apart, in the same direction (issue #8)."""
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    records = {}
+    for path in sorted(results.glob("*.json")):
+        record = json.loads(path.read_text())
+        losses = np.asarray(record["grid_losses"], dtype=float)[:, :, -1].mean(axis=1)
+        picks = [
+            divergence_onset(np.asarray(c["learning_rates"]), np.asarray(c["losses"]))
+            for c in record["wide_ramp"]
+        ]
+        best_rate = record["grid_rates"][
+            int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))
+        ]
+        records[record["name"]] = (best_rate, np.exp(np.mean(np.log(picks))))
+    # breast cancer raw against standardised: best rates 1.7e-5 and 0.91
+    (raw_best, raw_pick), (std_best, std_pick) = (
+        records["cancer ours raw"],
+        records["cancer ours std"],
+    )
+    assert std_best / raw_best > 100 and std_pick / raw_pick > 10
+    pairs = [
+        (a, b)
+        for a, b in itertools.combinations(records.values(), 2)
+        if a[0] / b[0] >= 100 or b[0] / a[0] >= 100
+    ]
+    follows = [(a[1] / b[1] >= 10) if a[0] > b[0] else (b[1] / a[1] >= 10) for a, b in pairs]
+    assert len(pairs) >= 100 and np.mean(follows) > 0.8
