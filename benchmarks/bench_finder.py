@@ -132,15 +132,24 @@ def score_against_grid(problem, data, rates):
     )
 
 
-def refit_score(problem, rule, record):
-    """Validation score of a refit (seed 0) at ``rule``'s pick from the seed-0 wide ramp."""
-    curve = record["wide_ramp"][0]
-    rate = rule(np.asarray(curve["learning_rates"]), np.asarray(curve["losses"]))
-    X_train, X_val, y_train, y_val = problem.data()
+def refit(problem, rule, record):
+    """Refits at ``rule``'s picks from the wide ramps: the validation score of seed 0's (with
+    seed 0), and the mean over seeds of the validation loss, trained rather than interpolated."""
+    data = problem.data()
+    X_train, X_val, y_train, y_val = data
+    classes = np.unique(y_train) if problem.classifier else None
+    rates = [
+        rule(np.asarray(curve["learning_rates"]), np.asarray(curve["losses"]))
+        for curve in record["wide_ramp"]
+    ]
+    losses = [
+        train_curve(problem, rate, seed, data, classes)[-1] for seed, rate in enumerate(rates)
+    ]
     try:
-        return float(problem.estimator(rate, 0).fit(X_train, y_train).score(X_val, y_val))
+        score = float(problem.estimator(rates[0], 0).fit(X_train, y_train).score(X_val, y_val))
     except (ValueError, FloatingPointError, OverflowError):
-        return np.nan
+        score = np.nan
+    return score, float(np.mean(losses))
 
 
 def collect(problem, seeds, directory):
@@ -208,7 +217,7 @@ def main():
     chosen = problems(args.quick)
     records = [collect(problem, seeds, args.results) for problem in chosen]
     for problem, record, rule in zip(chosen, records, held_out_rules(records), strict=True):
-        record["proposed_score"] = refit_score(problem, rule, record)
+        record["proposed_score"], record["proposed_loss"] = refit(problem, rule, record)
 
     print(
         f"CPU: {cpu_name()}; {len(records)} problems, "

@@ -342,6 +342,17 @@ def search_table(records):
             f"{record['search_score'] - record['grid_score']:>+9.4f}{proposed:>9}"
             f"{default_cost:>9.1%}{wide_cost:>7.1%}{race_cost:>7.1%}"
         )
+    if "proposed_loss" in records[0]:
+        held = held_out_picks(records)
+        ratios = [
+            r["proposed_loss"] / np.mean([loss_at(r, rate) for rate in p])
+            for r, p in zip(records, held, strict=True)
+        ]
+        lines.append(
+            "Proposed picks trained rather than interpolated (validation loss, mean over seeds): "
+            f"trained / interpolated median {np.median(ratios):.3f}, range {np.min(ratios):.3f} "
+            f"to {np.max(ratios):.3f}"
+        )
     lines.append(
         "Problems more than 0.01 below the grid's score: search "
         f"{sum(r['search_score'] < r['grid_score'] - 0.01 for r in records)}, proposed "
