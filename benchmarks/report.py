@@ -1,7 +1,8 @@
 """Offline evaluation of the cached benchmark results: picks, regrets, tables.
 
-``python benchmarks/report.py`` prints the tables from ``benchmarks/results/*.json`` without
-training anything (except nothing: every number comes from the cache).
+``python benchmarks/report.py [DIR]`` prints the tables from the cached ``DIR/*.json``
+(default ``benchmarks/results``) without training anything; ``bench_finder.py`` adds the
+refits at the proposed picks.
 """
 
 import itertools
