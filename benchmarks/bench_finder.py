@@ -1,143 +1,230 @@
-"""LRFinderSearch against GridSearchCV, and what each suggestion rule's pick scores.
+"""How good is each range-test pick? Regret against a grid oracle on 24 problems.
 
-Run ``python benchmarks/bench_finder.py`` (a few minutes on 2 cores). On every dataset, in a
-``Pipeline(StandardScaler, estimator)`` with the same outer folds, averaged over ``--seeds``
-values of ``random_state`` (of the estimator and of the range test: the shuffling alone moves a
-small set's score by a sample or two, as much as the choice between close rates):
+Run ``python benchmarks/bench_finder.py`` (``--quick``: three tiny problems). Every problem of
+``benchmarks/problems.py`` is split once into training and validation parts (75/25,
+``random_state=0``). Then, with ``--seeds`` seeds (the estimator's ``random_state``: shuffling
+and MLP initialisation; the range test's ``random_state``):
 
-1. ``cross_val_score`` of ``LRFinderSearch`` (default rule) against ``cross_val_score`` of
-   ``GridSearchCV`` over a 13-point log grid of ``learning_rate`` from 1e-4 to 10 (inner
-   cv=3): mean score and wall time.
-2. For each rule: the rate it picks from the range test on each outer training fold, and the
-   outer-fold score of the pipeline refitted with that rate (one range test serves all rules).
-   ``lag_corrected`` multiplies the lag-corrected minimum by 3; the columns ``lag x1`` and
-   ``lag x1/3`` show the same rule with factors 1 and 1/3, the evidence for 3.
+1. **Grid oracle.** Constant rates 4 per decade (from ``1e-4 / L`` for our models, where
+   ``1 / L`` is ``learning_rate="auto"``'s step; from ``1e-6`` for MLPs) upwards until the mean
+   validation loss is non-finite or over 10x the best so far (at most ``1e4 / L``, or 10),
+   each trained for the problem's budget of epochs on the training part; the validation loss
+   (squared error / 2, or log loss) after every epoch, per seed. The oracle's loss is the
+   minimum over rates of the mean over seeds after the full budget.
+2. **Range tests** on the training part, per seed: the package's default ramp
+   (``lr_range_test`` defaults: 1e-7 to 10, 100 steps) and a wide ramp (15 steps per decade,
+   from ``1e-3 / L`` to ``1e3 / L`` for our models, ``1e-6`` to ``100`` for MLPs); raw and
+   smoothed losses are cached.
+3. **Regret** of a pick: the mean-over-seeds validation loss at the picked rate, interpolated
+   linearly in (log rate, log loss) between grid rates, over the oracle's loss; infinite above
+   the last stable grid rate; picks below the grid use the lowest rate's loss (marked ``<``: a
+   lower bound). Averaged over the range-test seeds.
+4. **DoG** (our models only): the same linear model, batches and epochs, no rate.
+5. **Against nested GridSearchCV** (seed 0): ``GridSearchCV`` over the oracle's rates (cv=3)
+   fitted on the training part, and ``LRFinderSearch`` (package defaults), both scored
+   (accuracy or R^2) on the validation part.
+
+Raw results are cached in ``benchmarks/results/<problem>.json`` (delete one to recompute it;
+``--results DIR`` elsewhere), so the rules are re-evaluated offline (``report.py``).
 """
 
 import argparse
+import json
+import os
+import platform
 import time
-import warnings
+from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
 import numpy as np
-from sklearn.base import clone, is_classifier
-from sklearn.datasets import (
-    load_breast_cancer,
-    load_diabetes,
-    load_digits,
-    load_iris,
-    load_wine,
-    make_classification,
-    make_regression,
-)
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from peer_rules import dog_validation_loss
+from problems import OURS, problems, quiet
+from report import held_out_rules, report
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV
 
-from sklearn_lrf import LRFinderSearch, SGDLinearRegressor, SGDLogisticClassifier, lr_range_test
-from sklearn_lrf.finder import DEFAULT_RULE
+from sklearn_lrf import LRFinderSearch, lr_range_test
 
-GRID = np.logspace(-4, 1, 13)
+RESULTS = Path(__file__).resolve().parent / "results"
+PER_DECADE = 4
+WIDE_PER_DECADE = 15
 
 
-def datasets():
-    yield "diabetes", *load_diabetes(return_X_y=True)
-    yield "breast_cancer", *load_breast_cancer(return_X_y=True)
-    yield "digits", *load_digits(return_X_y=True)
-    yield "wine", *load_wine(return_X_y=True)
-    yield "iris", *load_iris(return_X_y=True)
-    yield (
-        "synthetic_regression",
-        *make_regression(
-            n_samples=3000, n_features=30, n_informative=10, noise=20.0, random_state=0
-        ),
+def validation_loss(model, X, y, classifier, classes):
+    """Squared error / 2 or log loss on ``(X, y)``; inf when the model is not finite."""
+    if classifier:
+        proba = model.predict_proba(X)
+        if not np.isfinite(proba).all():
+            return np.inf
+        return float(log_loss(y, proba, labels=classes))
+    prediction = model.predict(X)
+    if not np.isfinite(prediction).all():
+        return np.inf
+    return float(0.5 * np.mean((prediction - y) ** 2))
+
+
+def train_curve(problem, rate, seed, data, classes):
+    """Validation loss after each epoch at a constant ``rate`` (inf from divergence on)."""
+    X_train, X_val, y_train, y_val = data
+    model = problem.estimator(rate, seed)
+    extra = {"classes": classes} if problem.classifier else {}
+    losses = []
+    for _ in range(problem.epochs):
+        try:
+            model.partial_fit(X_train, y_train, **extra)
+            losses.append(validation_loss(model, X_val, y_val, problem.classifier, classes))
+        except (ValueError, FloatingPointError, OverflowError):
+            losses.append(np.inf)
+        if not np.isfinite(losses[-1]):
+            return losses + [np.inf] * (problem.epochs - len(losses))
+    return losses
+
+
+def auto_rate(problem, data):
+    """``1 / L``: the step ``learning_rate="auto"`` starts from (one epoch to read it)."""
+    model = problem.estimator("auto", 0).set_params(max_iter=1)
+    return float(model.fit(data[0], data[2]).learning_rate_.lr)
+
+
+def oracle(problem, data, classes, seeds, base):
+    """Grid rates (ascending) and validation losses, shape (rates, seeds, epochs)."""
+    low, high = (-16, 16) if problem.family == OURS else (-24, 4)
+    rates, curves, best = [], [], np.inf
+    for k in range(low, high + 1):
+        rate = base * 10.0 ** (k / PER_DECADE)
+        curve = [train_curve(problem, rate, seed, data, classes) for seed in seeds]
+        rates.append(rate)
+        curves.append(curve)
+        final = np.mean([c[-1] for c in curve])
+        best = min(best, final)
+        if not np.isfinite(final) or final > 10 * best:
+            break
+    return rates, curves
+
+
+def range_test(problem, data, seed, **ramp):
+    X_train, _, y_train, _ = data
+    estimator = problem.estimator(1e-3, seed)
+    result = lr_range_test(estimator, X_train, y_train, random_state=seed, **ramp)
+    return dict(
+        learning_rates=result.learning_rates.tolist(),
+        losses=result.losses.tolist(),
+        smoothed_losses=result.smoothed_losses.tolist(),
+        diverged_at=result.diverged_at,
+        suggestions=result.suggestions,
+        n_updates=result.n_updates,
+        stop_reason=result.stop_reason,
     )
-    yield (
-        "synthetic_classification",
-        *make_classification(
-            n_samples=3000, n_features=30, n_informative=8, n_classes=3, random_state=0
-        ),
+
+
+def score_against_grid(problem, data, rates):
+    """Nested GridSearchCV over ``rates`` and LRFinderSearch (defaults), seed 0."""
+    X_train, X_val, y_train, y_val = data
+    grid = GridSearchCV(
+        problem.estimator(rates[0], 0), {problem.rate_param: rates}, cv=3, error_score=-np.inf
+    ).fit(X_train, y_train)
+    search = LRFinderSearch(problem.estimator(1e-3, 0), random_state=0).fit(X_train, y_train)
+    return dict(
+        grid_rate=float(grid.best_params_[problem.rate_param]),
+        grid_score=float(grid.score(X_val, y_val)),
+        search_rate=float(search.best_lr_),
+        search_score=float(search.score(X_val, y_val)),
     )
 
 
-def pipeline(y, seed):
-    classification = np.issubdtype(np.asarray(y).dtype, np.integer) and len(np.unique(y)) < 20
-    Estimator = SGDLogisticClassifier if classification else SGDLinearRegressor
-    return Pipeline([("scale", StandardScaler()), ("model", Estimator(random_state=seed))])
+def refit(problem, rule, record):
+    """Refits at ``rule``'s picks from the wide ramps: the validation score of seed 0's (with
+    seed 0), and the mean over seeds of the validation loss, trained rather than interpolated."""
+    data = problem.data()
+    X_train, X_val, y_train, y_val = data
+    classes = np.unique(y_train) if problem.classifier else None
+    rates = [
+        rule(np.asarray(curve["learning_rates"]), np.asarray(curve["losses"]))
+        for curve in record["wide_ramp"]
+    ]
+    losses = [
+        train_curve(problem, rate, seed, data, classes)[-1] for seed, rate in enumerate(rates)
+    ]
+    try:
+        score = float(problem.estimator(rates[0], 0).fit(X_train, y_train).score(X_val, y_val))
+    except (ValueError, FloatingPointError, OverflowError):
+        score = np.nan
+    return score, float(np.mean(losses))
 
 
-def outer_folds(model, X, y):
-    splitter = StratifiedKFold if is_classifier(model) else KFold
-    return list(splitter(n_splits=5, shuffle=True, random_state=0).split(X, y))
+def collect(problem, seeds, directory):
+    """Everything the report needs for one problem, cached in ``directory``."""
+    path = directory / f"{problem.name.replace(' ', '_')}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    data = problem.data()
+    X_train, y_train = data[0], data[2]
+    classes = np.unique(y_train) if problem.classifier else None
+    if problem.family == OURS:
+        base = auto_rate(problem, data)
+        wide = dict(min_lr=base * 1e-3, max_lr=base * 1e3, n_steps=6 * WIDE_PER_DECADE + 1)
+    else:
+        base = 1.0
+        wide = dict(min_lr=1e-6, max_lr=1e2, n_steps=8 * WIDE_PER_DECADE + 1)
+    rates, curves = oracle(problem, data, classes, seeds, base)
+    record = dict(
+        name=problem.name,
+        family=problem.family,
+        task=problem.task,
+        epochs=problem.epochs,
+        n_train=X_train.shape[0],
+        n_features=X_train.shape[1],
+        batch_size=32 if problem.family == OURS else min(200, X_train.shape[0]),
+        auto_rate=base if problem.family == OURS else None,
+        grid_rates=rates,
+        grid_losses=curves,
+        default_ramp=[range_test(problem, data, seed) for seed in seeds],
+        wide_ramp=[range_test(problem, data, seed, **wide) for seed in seeds],
+        **score_against_grid(problem, data, rates),
+    )
+    if problem.family == OURS:
+        record["dog"] = [
+            dog_validation_loss(
+                *data[::2], *data[1::2], problem.task, epochs=problem.epochs, seed=seed
+            )[0]
+            for seed in seeds
+        ]
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, default=float))
+    return record
 
 
-def timed_cv_score(model, X, y, folds):
-    started = time.perf_counter()
-    scores = cross_val_score(model, X, y, cv=folds)
-    return scores.mean(), time.perf_counter() - started
-
-
-def rule_table(models, X, y, folds):
-    """Per rule: geometric-mean pick and mean outer score over the folds and seeds."""
-    picks, scores = {}, {}
-    for seed, model in enumerate(models):
-        for train, test in folds:
-            result = lr_range_test(model, X[train], y[train], random_state=seed)
-            candidates = dict(result.suggestions)
-            candidates["lag x1"] = candidates["lag_corrected"] / 3
-            candidates["lag x1/3"] = candidates["lag_corrected"] / 9
-            for rule, rate in candidates.items():
-                refit = clone(model).set_params(model__learning_rate=float(rate))
-                picks.setdefault(rule, []).append(rate)
-                scores.setdefault(rule, []).append(
-                    refit.fit(X[train], y[train]).score(X[test], y[test])
-                )
-    return {
-        rule: (float(np.exp(np.mean(np.log(picks[rule])))), float(np.mean(scores[rule])))
-        for rule in picks
-    }
+def cpu_name():
+    """The CPU's model name (Linux), else the machine type."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if "model name" in line)
+    except (OSError, StopIteration):
+        model = platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="random states averaged over")
+    parser.add_argument("--quick", action="store_true", help="three tiny problems")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="cache directory")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    print(f"default rule: {DEFAULT_RULE}; mean over random_state 0..{args.seeds - 1}\n")
-    header = (
-        f"{'dataset':<26}{'grid score':>11}{'grid s':>8}{'finder score':>13}{'finder s':>10}"
-        f"{'diff':>8}{'time ratio':>11}"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    quiet()
+    seeds = range(1 if args.quick else args.seeds)
+    started = time.perf_counter()
+    chosen = problems(args.quick)
+    records = [collect(problem, seeds, args.results) for problem in chosen]
+    for problem, record, rule in zip(chosen, records, held_out_rules(records), strict=True):
+        record["proposed_score"], record["proposed_loss"] = refit(problem, rule, record)
+
+    print(
+        f"CPU: {cpu_name()}; {len(records)} problems, "
+        f"{len(seeds)} seeds; this run {time.perf_counter() - started:.0f} s (without the cached "
+        "problems)\n"
     )
-    print(header)
-    print("-" * len(header))
-    tables = {}
-    for name, X, y in datasets():
-        models = [pipeline(y, seed) for seed in range(args.seeds)]
-        folds = outer_folds(models[0], X, y)
-        grid = [GridSearchCV(model, {"model__learning_rate": GRID}, cv=3) for model in models]
-        grid_score, grid_seconds = np.mean([timed_cv_score(g, X, y, folds) for g in grid], axis=0)
-        finder = [LRFinderSearch(model, random_state=seed) for seed, model in enumerate(models)]
-        finder_score, finder_seconds = np.mean(
-            [timed_cv_score(f, X, y, folds) for f in finder], axis=0
-        )
-        print(
-            f"{name:<26}{grid_score:>11.4f}{grid_seconds:>8.2f}{finder_score:>13.4f}"
-            f"{finder_seconds:>10.2f}{finder_score - grid_score:>+8.4f}"
-            f"{finder_seconds / grid_seconds:>11.3f}"
-        )
-        tables[name] = (grid_score, rule_table(models, X, y, folds))
-    rules = list(next(iter(tables.values()))[1])
-    print("\nEach rule's pick (geometric mean over folds) and outer score, minus the grid's:")
-    print(f"{'dataset':<26}" + "".join(f"{rule:>22}" for rule in rules))
-    print(f"{'':<26}" + "".join(f"{'pick':>10} {'vs grid':>10} " for _ in rules))
-    for name, (grid_score, table) in tables.items():
-        cells = "".join(
-            f"{table[rule][0]:>10.2g} {table[rule][1] - grid_score:>+10.4f} " for rule in rules
-        )
-        print(f"{name:<26}{cells}")
-    worst = {rule: min(t[rule][1] - g for g, t in tables.values()) for rule in rules}
-    mean = {rule: np.mean([t[rule][1] - g for g, t in tables.values()]) for rule in rules}
-    print(f"{'worst vs grid':<26}" + "".join(f"{worst[rule]:>+21.4f} " for rule in rules))
-    print(f"{'mean vs grid':<26}" + "".join(f"{mean[rule]:>+21.4f} " for rule in rules))
+    print(report(records))
 
 
 if __name__ == "__main__":

@@ -29,3 +29,17 @@ def test_bench_sgd_prints_its_table():
     assert "SGDRegressor (sklearn)" in completed.stdout
     assert "regression: batch 256" in completed.stdout
     assert "classification: batch 256" in completed.stdout
+
+
+def test_bench_finder_quick_prints_its_tables(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_finder.py"), "--quick", "--results", tmp_path],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCHMARKS,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Regret (validation loss at the pick" in completed.stdout
+    assert "quick moons300 mlp-adam" in completed.stdout
+    assert len(list(tmp_path.glob("*.json"))) == 3

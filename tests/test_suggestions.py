@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sklearn_lrf._suggestions import (
     RULES,
+    divergence_onset,
     lag_corrected,
     minimum,
     slide,
@@ -422,3 +423,35 @@ def test_suggest_non_finite_loss_gives_nan(bad, where):
     assert all(np.isnan(value) for value in got.values())
     losses[where] = 1.5  # the same curve made finite gives numbers
     assert all(np.isfinite(value) for value in suggest(lrs, losses, 50, 0.98).values())
+
+
+# ---------------------------------------------------------------------------------------------
+# divergence_onset: reads raw losses (not in RULES)
+# ---------------------------------------------------------------------------------------------
+
+ONSET_LRS = np.logspace(-4, 2, 91)  # 15 points per decade
+
+
+def _blow_up_curve(lrs, edge):
+    """Loss 1 falling slowly, then ``(lr / edge) ** 2`` once the rate passes ``edge``."""
+    x = np.log10(lrs / edge)
+    return np.where(x < 0, 1.0 - 0.01 * (x + 10), 0.9 * 10 ** (2 * x))
+
+
+def test_divergence_onset_is_the_first_rate_at_threshold_times_the_running_minimum():
+    losses = _blow_up_curve(ONSET_LRS, edge=1.0)
+    losses[30] = 100.0  # an isolated spike: the 3-point running median removes it
+    # the curve reaches 4 x its running minimum (0.9) where 10 ** (2 x) > 4, x = log10(lr)
+    x = np.log10(ONSET_LRS)
+    expected = ONSET_LRS[np.argmax((x >= 0) & (10 ** (2 * x) > 4))]
+    assert divergence_onset(ONSET_LRS, losses, factor=1.0) == expected
+    assert divergence_onset(ONSET_LRS, losses) == pytest.approx(0.047 * expected)
+
+
+def test_divergence_onset_follows_the_data_and_stops_at_the_first_non_finite_loss():
+    picks = [divergence_onset(ONSET_LRS, _blow_up_curve(ONSET_LRS, edge)) for edge in (1e-2, 1)]
+    assert picks[1] / picks[0] == pytest.approx(100, rel=0.2)  # 100x apart in, 100x out
+    losses = _blow_up_curve(ONSET_LRS, edge=1.0)
+    losses[50:] = np.inf  # the ramp failed at lr 1e-4 * 10 ** (50 / 15) before blowing up
+    assert divergence_onset(ONSET_LRS, losses, factor=1.0) == ONSET_LRS[49]
+    assert np.isnan(divergence_onset(ONSET_LRS, np.r_[1.0, 1.0, np.inf, 1.0]))

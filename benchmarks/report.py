@@ -1,0 +1,416 @@
+"""Offline evaluation of the cached benchmark results: picks, regrets, tables.
+
+``python benchmarks/report.py [DIR]`` prints the tables from the cached ``DIR/*.json``
+(default ``benchmarks/results``) without training anything; ``bench_finder.py`` adds the
+refits at the proposed picks.
+"""
+
+import itertools
+import json
+import sys
+from functools import partial
+from pathlib import Path
+
+import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
+import numpy as np
+from curve_rules import plateau_start, smoothed_minimum
+from peer_rules import lightning, torch_lr_finder, torch_lr_finder_curve
+
+from sklearn_lrf._suggestions import divergence_onset
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CLASSIC = ["lag_corrected", "minimum", "steepest", "valley", "slide"]
+PEERS = ["torch-lr-finder", "lightning", "lightning<21055"]
+# Column headings of the regret table.
+SHORT = {"lag_corrected": "lag_corr", "torch-lr-finder": "torch-lrf", "lightning<21055": "lt<21055"}
+# Landmarks of the wide ramp's raw curve, their smoothing fixed in advance (0.2 decade: 3
+# points of the 15 per decade). A rule is a landmark times a factor, the factor fitted as
+# 10 ** median(log10(oracle rate / landmark)) over the problems it is not evaluated on.
+LANDMARKS = {
+    "centred minimum": partial(smoothed_minimum, sigma_decades=0.2, median_decades=0.2),
+    "plateau start": partial(plateau_start, sigma_decades=0.2, median_decades=0.2, fraction=0.1),
+    "divergence onset": partial(divergence_onset, median_decades=0.2, threshold=4.0, factor=1.0),
+}
+PROPOSED = "divergence onset"
+# The race (issue part 5): candidates around the pick, each trained for this fraction of the
+# budget (at least one epoch).
+RACE_FACTORS = (1 / 3, 1.0, 3.0)
+RACE_FRACTION = 0.2
+
+
+def grid_loss(record, epoch=-1):
+    """Grid rates with a finite mean validation loss after ``epoch``, and that loss."""
+    rates = np.asarray(record["grid_rates"])
+    losses = np.asarray(record["grid_losses"], dtype=float)[:, :, epoch].mean(axis=1)
+    return rates, losses
+
+
+def loss_at(record, rate, epoch=-1):
+    """Mean validation loss at ``rate``, interpolated in (log rate, log loss) on the grid.
+
+    Below the grid: the lowest rate's loss. Above the last finite rate: inf when the grid ended
+    on a divergence, else the last rate's loss.
+    """
+    rates, losses = grid_loss(record, epoch)
+    if not np.isfinite(rate):
+        return np.inf
+    finite = np.isfinite(losses)
+    last = int(np.flatnonzero(finite)[-1])
+    if rate > rates[last] * (1 + 1e-9):
+        return np.inf if last < len(rates) - 1 else losses[last]
+    rates, losses = rates[: last + 1], losses[: last + 1]
+    return float(np.exp(np.interp(np.log(rate), np.log(rates), np.log(losses))))
+
+
+def oracle(record):
+    rates, losses = grid_loss(record)
+    best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan)))
+    return rates[best], losses[best]
+
+
+def regret(record, rates):
+    """Mean over seeds of the loss at each seed's pick over the oracle's loss."""
+    best = oracle(record)[1]
+    return float(np.mean([loss_at(record, rate) / best for rate in rates]))
+
+
+def neighbour_regret(record):
+    """The smaller regret of the oracle's two neighbours on the grid (a quarter decade away):
+    how sharp the optimum is, a floor for any pick that misses it by that much."""
+    best = oracle(record)[0]
+    return min(regret(record, [best * 10**0.25]), regret(record, [best / 10**0.25]))
+
+
+def below_grid(record, rates):
+    return any(rate < record["grid_rates"][0] for rate in rates)
+
+
+def classic_picks(record, ramp="default_ramp"):
+    """Each classic and peer rule's pick per seed, on one ramp."""
+    picks = {rule: [] for rule in CLASSIC + PEERS}
+    for curve in record[ramp]:
+        for rule in CLASSIC:
+            picks[rule].append(curve["suggestions"][rule])
+        lrs = np.asarray(curve["learning_rates"])
+        history = torch_lr_finder_curve(np.asarray(curve["losses"]))
+        picks["torch-lr-finder"].append(torch_lr_finder(lrs[: len(history)], history))
+        smoothed = np.asarray(curve["smoothed_losses"])
+        picks["lightning"].append(lightning(lrs, smoothed))
+        picks["lightning<21055"].append(lightning(lrs, smoothed, wrt_lr=False))
+    return picks
+
+
+def wide_picks(record, rule, ramp="wide_ramp"):
+    """A rule's pick on each seed's curve of one ramp (raw losses)."""
+    return [
+        rule(np.asarray(curve["learning_rates"]), np.asarray(curve["losses"]))
+        for curve in record[ramp]
+    ]
+
+
+def race_epochs(record, fraction=RACE_FRACTION):
+    return max(1, round(fraction * record["epochs"]))
+
+
+def race(record, picks, factors=RACE_FACTORS, fraction=RACE_FRACTION):
+    """Per seed: train ``pick * factor`` for each factor for ``fraction`` of the budget and
+    keep the rate with the lowest validation loss (read off the oracle's per-epoch losses)."""
+    epochs = race_epochs(record, fraction)
+    return [
+        min((pick * f for f in factors), key=lambda rate: loss_at(record, rate, epochs - 1))
+        if np.isfinite(pick)
+        else pick
+        for pick in picks
+    ]
+
+
+def fmt(value, lower_bound=False):
+    if not np.isfinite(value):
+        return "div"
+    if value >= 100:
+        return ">=100"
+    return ("<" if lower_bound else "") + f"{value:.3f}"
+
+
+def log_ratios(records, landmark):
+    """Per problem, the seeds' landmarks and log10(oracle rate / their geometric mean)."""
+    picks = [np.asarray(wide_picks(r, LANDMARKS[landmark]), dtype=float) for r in records]
+    ratios = [
+        np.log10(oracle(r)[0]) - np.mean(np.log10(p)) for r, p in zip(records, picks, strict=True)
+    ]
+    return picks, np.asarray(ratios)
+
+
+def held_out_picks(records, landmark=PROPOSED):
+    """Per problem, the seeds' picks: landmark x the factor fitted on the other problems."""
+    picks, ratios = log_ratios(records, landmark)
+    return [p * 10 ** np.median(np.delete(ratios, j)) for j, p in enumerate(picks)]
+
+
+def held_out_rules(records, landmark=PROPOSED):
+    """Per problem, the rule with its factor fitted on the other problems."""
+    _, ratios = log_ratios(_arrays(records), landmark)
+    factors = [10 ** np.median(np.delete(ratios, j)) for j in range(len(records))]
+    return [partial(LANDMARKS[landmark], factor=factor) for factor in factors]
+
+
+def proposed_factor(records, landmark=PROPOSED):
+    """The factor fitted on all problems."""
+    return float(10 ** np.median(log_ratios(records, landmark)[1]))
+
+
+def _arrays(records):
+    """The grid losses as arrays (read many times)."""
+    for record in records:
+        record["grid_losses"] = np.asarray(record["grid_losses"], dtype=float)
+    return records
+
+
+def report(records):
+    """Every table, as text."""
+    records = _arrays(records)
+    held = held_out_picks(records)
+    raced = [race(r, p) for r, p in zip(records, held, strict=True)]
+    factor = proposed_factor(records)
+    proposed = partial(LANDMARKS[PROPOSED], factor=factor)
+
+    columns = CLASSIC + PEERS + ["DoG", "proposed", "+race"]
+    header = f"{'problem':<27}{'n':>6}{'1/L':>9}{'oracle':>9}{'nbr':>7}" + "".join(
+        f"{SHORT.get(c, c):>10}" for c in columns
+    )
+    lines = [
+        "Regret (validation loss at the pick / oracle's). Classic and peer rules: default ramp; "
+        f"proposed: {PROPOSED} on the wide ramp x a factor fitted on the other problems; +race: "
+        "then a race of x1/3, x1, x3 on 20% of the budget. nbr: the better of the oracle's grid "
+        "neighbours; <: pick below the grid (lower bound); div: diverged",
+        header,
+        "-" * len(header),
+    ]
+    all_regrets = {c: [] for c in columns}
+    for record, held_picks, raced_picks in zip(records, held, raced, strict=True):
+        picks = classic_picks(record)
+        cells = []
+        for rule in CLASSIC + PEERS:
+            value = regret(record, picks[rule])
+            all_regrets[rule].append(value)
+            cells.append(fmt(value, below_grid(record, picks[rule])))
+        dog = record.get("dog")
+        value = np.mean(dog) / oracle(record)[1] if dog else np.nan
+        all_regrets["DoG"].append(value)
+        cells.append(fmt(value) if dog else "-")
+        for column, rule_picks in (("proposed", held_picks), ("+race", raced_picks)):
+            value = regret(record, rule_picks)
+            all_regrets[column].append(value)
+            cells.append(fmt(value, below_grid(record, rule_picks)))
+        auto = record["auto_rate"]
+        lines.append(
+            f"{record['name']:<27}{record['n_train']:>6}"
+            f"{(f'{auto:.2g}' if auto else '-'):>9}{oracle(record)[0]:>9.2g}"
+            f"{neighbour_regret(record):>7.3f}" + "".join(f"{c:>10}" for c in cells)
+        )
+    lines.append("-" * len(header))
+    for label, stat in (
+        ("median", np.median),
+        ("worst", np.max),
+        ("over 1.15", lambda v: np.sum(v > 1.15)),
+    ):
+        cells = []
+        for c in columns:
+            values = np.asarray([v for v in all_regrets[c] if not np.isnan(v)])
+            value = stat(values)
+            cells.append(f"{value:d}" if label == "over 1.15" else fmt(value))
+        lines.append(f"{label:<58}" + "".join(f"{c:>10}" for c in cells))
+    lines.append(
+        f"\nProposed rule fitted on all problems: {PROPOSED} x {factor:.3g} "
+        f"(10^{np.log10(factor):.2f})"
+    )
+    lines += [""] + landmark_table(records)
+    lines += [""] + race_table(records, held)
+    lines += [""] + wide_classic_table(records)
+    lines += [""] + search_table(records)
+    lines += [""] + data_dependence(records, proposed)
+    lines += [""] + seed_spread(records, proposed)
+    return "\n".join(lines)
+
+
+def _ema_minimum(curve):
+    """Rate at the minimum of the finder's moving average over its usable range."""
+    smoothed = np.asarray(curve["smoothed_losses"], dtype=float)
+    start = len(smoothed) // 10
+    return curve["learning_rates"][start + int(np.nanargmin(smoothed[start:]))]
+
+
+def landmark_table(records):
+    """How far each curve landmark sits from the oracle's rate, across problems."""
+    lines = [
+        "log10(oracle rate / landmark) across problems (landmark: geometric mean over seeds): "
+        "median, standard deviation; held-out regret of landmark x 10^(median of the other "
+        "problems)",
+    ]
+    rows = {
+        "moving-average min (default ramp)": [
+            np.asarray([_ema_minimum(c) for c in r["default_ramp"]]) for r in records
+        ],
+        "moving-average min (wide ramp)": [
+            np.asarray([_ema_minimum(c) for c in r["wide_ramp"]]) for r in records
+        ],
+    }
+    rows.update({f"{name} (wide ramp)": log_ratios(records, name)[0] for name in LANDMARKS})
+    rows[f"{PROPOSED} (default ramp)"] = [
+        np.asarray(wide_picks(r, LANDMARKS[PROPOSED], "default_ramp")) for r in records
+    ]
+    for name, picks in rows.items():
+        ratios = np.asarray(
+            [
+                np.log10(oracle(r)[0]) - np.mean(np.log10(p))
+                for r, p in zip(records, picks, strict=True)
+            ]
+        )
+        held = np.asarray(
+            [
+                regret(r, p * 10 ** np.median(np.delete(ratios, j)))
+                for j, (r, p) in enumerate(zip(records, picks, strict=True))
+            ]
+        )
+        lines.append(
+            f"  {name:<36} {np.median(ratios):+.2f} {ratios.std():>5.2f}   held out: median "
+            f"{np.median(held):.3f}, {(held > 1.15).sum():>2} over 1.15"
+        )
+    return lines
+
+
+def race_table(records, held):
+    """Regret and cost of races of several shapes after the held-out curve rule."""
+    lines = [
+        "Races after the proposed rule (held out): candidates pick x factors, each trained for a "
+        "fraction of the budget; the lowest validation loss wins. Regret median / worst, "
+        "problems over 1.15, cost (race updates / grid updates) median / worst",
+    ]
+    for factors in ((1 / 3, 1, 3), (1 / 4, 1 / 2, 1, 2, 4), (1 / 10, 1 / 3, 1, 3, 10)):
+        for fraction in (0.1, 0.2, 0.34):
+            regrets, costs = [], []
+            for record, seed_picks in zip(records, held, strict=True):
+                regrets.append(regret(record, race(record, seed_picks, factors, fraction)))
+                epochs = race_epochs(record, fraction)
+                costs.append(len(factors) * epochs / (len(record["grid_rates"]) * record["epochs"]))
+            regrets = np.asarray(regrets)
+            shown = "/".join(f"{f:.2g}" for f in factors)
+            lines.append(
+                f"  x{shown:<22} {fraction:>4.0%} of the budget: {np.median(regrets):.3f} / "
+                f"{fmt(regrets.max())}, {(regrets > 1.15).sum():>2} over 1.15, cost "
+                f"{np.median(costs):.1%} / {np.max(costs):.1%}"
+            )
+    return lines
+
+
+def wide_classic_table(records):
+    """Median and worst regret of the classic and peer rules on the wide ramp."""
+    regrets = {rule: [] for rule in CLASSIC + PEERS}
+    for record in records:
+        picks = classic_picks(record, "wide_ramp")
+        for rule in regrets:
+            regrets[rule].append(regret(record, picks[rule]))
+    lines = ["The same rules on the wide ramp (median / worst regret):"]
+    for rule, values in regrets.items():
+        lines.append(f"  {rule:<17}{fmt(np.median(values)):>8} / {fmt(np.max(values))}")
+    return lines
+
+
+def search_table(records):
+    """Score differences against nested GridSearchCV, and the ramps' cost against the grid."""
+    header = (
+        f"{'problem':<27}{'grid rate':>10}{'grid score':>11}{'search':>9}{'proposed':>9}"
+        f"{'default':>9}{'wide':>7}{'race':>7}"
+    )
+    lines = [
+        "Validation score (accuracy or R^2) minus nested GridSearchCV's (seed 0): LRFinderSearch "
+        "with the package defaults, and a refit at the proposed rule's pick (chosen on the other "
+        "problems). Cost: updates of the default ramp, the wide ramp and the race, as a fraction "
+        "of the oracle grid's (one seed)",
+        header,
+        "-" * len(header),
+    ]
+    for record in records:
+        batches = -(-record["n_train"] // record["batch_size"])
+        grid_updates = len(record["grid_rates"]) * record["epochs"] * batches
+        default_cost = np.mean([c["n_updates"] for c in record["default_ramp"]]) / grid_updates
+        wide_cost = np.mean([c["n_updates"] for c in record["wide_ramp"]]) / grid_updates
+        race_cost = len(RACE_FACTORS) * race_epochs(record) * batches / grid_updates
+        proposed = record.get("proposed_score")
+        proposed = "-" if proposed is None else f"{proposed - record['grid_score']:+.4f}"
+        lines.append(
+            f"{record['name']:<27}{record['grid_rate']:>10.2g}{record['grid_score']:>11.4f}"
+            f"{record['search_score'] - record['grid_score']:>+9.4f}{proposed:>9}"
+            f"{default_cost:>9.1%}{wide_cost:>7.1%}{race_cost:>7.1%}"
+        )
+    if "proposed_loss" in records[0]:
+        held = held_out_picks(records)
+        ratios = [
+            r["proposed_loss"] / np.mean([loss_at(r, rate) for rate in p])
+            for r, p in zip(records, held, strict=True)
+        ]
+        lines.append(
+            "Proposed picks trained rather than interpolated (validation loss, mean over seeds): "
+            f"trained / interpolated median {np.median(ratios):.3f}, range {np.min(ratios):.3f} "
+            f"to {np.max(ratios):.3f}"
+        )
+    lines.append(
+        "Problems more than 0.01 below the grid's score: search "
+        f"{sum(r['search_score'] < r['grid_score'] - 0.01 for r in records)}, proposed "
+        f"{sum(r.get('proposed_score', np.nan) < r['grid_score'] - 0.01 for r in records)}"
+    )
+    return lines
+
+
+def data_dependence(records, proposed):
+    """Pairs of problems whose oracle rates differ by >= 100x: do the picks differ by >= 10x?"""
+    oracles = [oracle(record)[0] for record in records]
+    picks = [np.exp(np.mean(np.log(wide_picks(record, proposed)))) for record in records]
+    default = [
+        np.exp(np.mean(np.log([c["suggestions"]["lag_corrected"] for c in r["default_ramp"]])))
+        for r in records
+    ]
+    pairs = [
+        (i, j)
+        for i, j in itertools.combinations(range(len(records)), 2)
+        if max(oracles[i] / oracles[j], oracles[j] / oracles[i]) >= 100
+    ]
+
+    def follows(chosen):
+        ok = 0
+        for i, j in pairs:
+            hi, lo = (i, j) if oracles[i] > oracles[j] else (j, i)
+            ok += chosen[hi] / chosen[lo] >= 10
+        return ok
+
+    return [
+        f"Pairs of problems whose oracle rates differ by >= 100x: {len(pairs)}; picks >= 10x "
+        f"apart in the right direction: proposed {follows(picks)}, current default "
+        f"{follows(default)}"
+    ]
+
+
+def seed_spread(records, proposed):
+    """Median and largest spread (max/min) of a rule's picks over the range-test seeds."""
+
+    def spread(picks):
+        picks = np.asarray(picks, dtype=float)
+        return picks.max() / picks.min()
+
+    rows = {
+        "current default": [spread(classic_picks(r)["lag_corrected"]) for r in records],
+        "fastai minimum": [spread(classic_picks(r)["minimum"]) for r in records],
+        "proposed": [spread(wide_picks(r, proposed)) for r in records],
+    }
+    return ["Spread of the picks over seeds (largest / smallest pick), median and worst:"] + [
+        f"  {name:<17}{np.median(values):>7.2f} {np.max(values):>9.2f}"
+        for name, values in rows.items()
+    ]
+
+
+def load(directory=RESULTS):
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+if __name__ == "__main__":
+    print(report(load(Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS)))
