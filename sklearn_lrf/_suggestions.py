@@ -2,9 +2,9 @@
 
 Each rule takes the ramp's learning rates (increasing) and the smoothed losses over the usable
 part of the curve (see :func:`usable_range`) and returns one learning rate. The fastai rules
-follow ``fastai/callback/schedule.py`` (fastai 2.7). ``lag_corrected`` is ours and the default.
-:func:`divergence_onset` reads the raw losses instead, so it is not in ``RULES`` (which
-``suggest`` feeds smoothed losses); ``benchmarks/README.md`` compares them all.
+follow ``fastai/callback/schedule.py`` (fastai 2.7); ``lag_corrected`` is ours.
+:func:`divergence_onset`, the default, reads the raw losses of the whole curve instead
+(``RAW_RULES``); ``benchmarks/README.md`` compares them all.
 """
 
 import numpy as np
@@ -125,6 +125,8 @@ def divergence_onset(lrs, losses, median_decades=0.2, threshold=4.0, factor=0.04
     above = np.flatnonzero(curve > np.minimum.accumulate(curve) + np.log10(threshold))
     return float(lrs[above[0] if len(above) else -1] * factor)
 
+
+RAW_RULES = {"divergence_onset": divergence_onset}
 
 RULES = {
     "minimum": minimum,

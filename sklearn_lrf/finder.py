@@ -25,13 +25,19 @@ from sklearn.utils.validation import _check_sample_weight, check_X_y
 
 from . import _sgd
 from ._param_validation import HasMethods, Interval, StrOptions, validate_params
-from ._suggestions import RULES, lag_corrected, usable_range
+from ._suggestions import RAW_RULES, RULES, lag_corrected, usable_range
 from .linear_model import _BaseSGD
 from .schedules import Constant, ExponentialRamp, LinearRamp
 
 __all__ = ["LRFinderResult", "lr_range_test", "DEFAULT_RULE"]
 
-DEFAULT_RULE = "lag_corrected"
+DEFAULT_RULE = "divergence_onset"
+# Ends of the ramp, as multiples of 1 / L for our estimators (L: the smoothness bound behind
+# learning_rate="auto"), and absolute otherwise; points per decade of the exponential ramp.
+# benchmarks/bench_finder.py measured the default rule on ramps placed this way.
+_NATIVE_RANGE = (1e-3, 1e3)
+_FOREIGN_RANGE = (1e-6, 100.0)
+_STEPS_PER_DECADE = 15
 # Rate parameters recognised on foreign estimators, in order of preference.
 KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init")
 # Learning-rate policies of scikit-learn estimators that would change the ramp's rates.
@@ -124,11 +130,17 @@ class LRFinderResult:
 
 
 class _Recorder:
-    """Smooths the losses as they arrive and says when the ramp has diverged."""
+    """Smooths the losses as they arrive and says when the ramp has diverged.
 
-    def __init__(self, smoothing, diverge_threshold):
+    The smoothed loss is compared with its best only after ``warmup`` points: the first
+    bias-corrected averages rest on a handful of raw losses, and one heavy-tailed loss among
+    them would otherwise read as a blow-up. A non-finite loss stops the ramp at once.
+    """
+
+    def __init__(self, smoothing, diverge_threshold, warmup):
         self.beta = smoothing
         self.threshold = diverge_threshold
+        self.warmup = warmup
         self.rates, self.losses, self.smoothed = [], [], []
         self.average, self.best, self.diverged_at = 0.0, np.inf, None
 
@@ -143,6 +155,8 @@ class _Recorder:
         self.average = self.beta * self.average + (1.0 - self.beta) * loss
         smoothed = self.average / (1.0 - self.beta ** len(self.losses))
         self.smoothed.append(smoothed)
+        if len(self.losses) <= self.warmup:
+            return False
         self.best = min(self.best, smoothed)
         if smoothed > self.threshold * self.best:
             self.diverged_at = len(self.losses) - 1
@@ -150,29 +164,41 @@ class _Recorder:
         return False
 
 
-def suggest(learning_rates, smoothed_losses, stop, smoothing):
-    """Every rule's suggestion from the usable part of a curve (NaN if under 3 points)."""
+def suggest(learning_rates, losses, smoothed_losses, stop, smoothing):
+    """Every rule's suggestion (NaN when the curve is too short to read), never below the
+    ramp's first rate.
+
+    The rules of ``RULES`` read the smoothed losses of the usable part of the curve;
+    ``RAW_RULES`` read the raw losses of the whole curve.
+    """
+    suggestions = {name: rule(learning_rates, losses) for name, rule in RAW_RULES.items()}
     usable = usable_range(len(learning_rates), stop)
-    lrs, losses = learning_rates[usable], smoothed_losses[usable]
-    if len(lrs) < 3 or not np.isfinite(losses).all():
-        return {name: np.nan for name in RULES}
-    rules = dict(
-        RULES, lag_corrected=partial(lag_corrected, smoothing=smoothing, offset=usable.start)
-    )
-    return {name: rule(lrs, losses) for name, rule in rules.items()}
+    lrs, smoothed = learning_rates[usable], smoothed_losses[usable]
+    if len(lrs) < 3 or not np.isfinite(smoothed).all():
+        suggestions.update((name, np.nan) for name in RULES)
+    else:
+        rules = dict(
+            RULES, lag_corrected=partial(lag_corrected, smoothing=smoothing, offset=usable.start)
+        )
+        suggestions.update((name, rule(lrs, smoothed)) for name, rule in rules.items())
+    return {
+        name: max(rate, float(learning_rates[0])) if np.isfinite(rate) else rate
+        for name, rate in suggestions.items()
+    }
 
 
 # Constraints shared by lr_range_test and LRFinderSearch.
 RANGE_TEST_CONSTRAINTS = {
-    "min_lr": [Interval(Real, 0, None, closed="neither")],
-    "max_lr": [Interval(Real, 0, None, closed="neither")],
-    "n_steps": [Interval(Integral, 5, None, closed="left")],
+    "min_lr": [Interval(Real, 0, None, closed="neither"), None],
+    "max_lr": [Interval(Real, 0, None, closed="neither"), None],
+    "n_steps": [Interval(Integral, 5, None, closed="left"), None],
+    "extend_decades": [Interval(Real, 0, None, closed="left")],
     "ramp": [StrOptions({"exponential", "linear"})],
     "step_unit": [StrOptions({"batch", "epoch"})],
     "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
     "smoothing": [Interval(Real, 0, 1, closed="left")],
     "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
-    "rule": [StrOptions(set(RULES) | {"default"})],
+    "rule": [StrOptions(set(RULES) | set(RAW_RULES) | {"default"})],
     "lr_param": [str, None],
     "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     "random_state": ["random_state"],
@@ -197,9 +223,10 @@ def lr_range_test(
     y=None,
     *,
     sample_weight=None,
-    min_lr=1e-7,
-    max_lr=10.0,
-    n_steps=100,
+    min_lr=None,
+    max_lr=None,
+    n_steps=None,
+    extend_decades=3.0,
     ramp="exponential",
     step_unit="batch",
     restart_steps=None,
@@ -234,10 +261,20 @@ def lr_range_test(
         estimator's ``class_weight`` (``"balanced"`` computed over the ramp's training data),
         rescaled to mean 1, applied to each update, and every recorded loss is the weighted
         mean ``sum_i w_i loss_i / sum_i w_i``.
-    min_lr, max_lr : float > 0, default=1e-7 and 10.0
-        Ends of the ramp; ``min_lr < max_lr``.
-    n_steps : int >= 5, default=100
-        Rates tried.
+    min_lr, max_lr : float > 0, default=None
+        Ends of the ramp; ``min_lr < max_lr``. None places them from the data for our
+        estimators, at ``1e-3 / L`` and ``1e3 / L``, where ``1 / L`` is the stable step that
+        ``learning_rate="auto"`` computes from the smoothness of the ramp's training data;
+        and at 1e-6 and 100 for other estimators and for streams of mini-batches (which
+        cannot be looked at before the ramp). ``result.settings`` records the ends used.
+    n_steps : int >= 5, default=None
+        Rates tried up to ``max_lr``; None takes 15 per decade of the range (100 for a
+        linear ramp).
+    extend_decades : float >= 0, default=3.0
+        If an exponential ramp reaches ``max_lr`` and the loss has not blown up, go on at the
+        same ratio for up to this many more decades, until it does: a curve must contain its
+        turn for the rules to read it. ``result.stop_reason`` says how far it went; a curve
+        that still has no turn warns. 0 stops at ``max_lr``.
     ramp : {"exponential", "linear"}, default="exponential"
         Spacing of the rates: equal ratios (even on a log axis) or equal differences.
     step_unit : {"batch", "epoch"}, default="batch"
@@ -258,10 +295,10 @@ def lr_range_test(
         Measure the loss on a held-out fraction of the data (with its share of
         ``sample_weight``), or on the given data, after each point instead of on the next
         mini-batch; ``class_weight`` weighs it too.
-    rule : {"default", "lag_corrected", "minimum", "steepest", "valley", "slide"}, \
-default="default"
+    rule : {"default", "divergence_onset", "lag_corrected", "minimum", "steepest", "valley", \
+"slide"}, default="default"
         Rule behind ``result.best_lr``; ``"default"`` is ``DEFAULT_RULE``
-        (``"lag_corrected"``).
+        (``"divergence_onset"``).
     lr_param : str, default=None
         Name of the learning-rate parameter of a foreign estimator (``"eta0"`` or
         ``"learning_rate_init"`` are found automatically).
@@ -278,7 +315,7 @@ default="default"
     -------
     result : LRFinderResult
     """
-    if min_lr >= max_lr:
+    if min_lr is not None and max_lr is not None and min_lr >= max_lr:
         raise ValueError(
             f"min_lr must be smaller than max_lr, got min_lr={min_lr} and max_lr={max_lr}."
         )
@@ -294,17 +331,24 @@ default="default"
         estimator, X, y, sample_weight, validation, classes, batch_size, step_unit, rng
     )
     model = _adapter(data.estimator, lr_param, data.classes, seed)
-
+    min_lr, max_lr, placed_by = _ramp_ends(model, data, min_lr, max_lr)
+    if n_steps is None:
+        decades = np.log10(max_lr / min_lr)
+        n_steps = max(5, round(_STEPS_PER_DECADE * decades) + 1) if ramp == "exponential" else 100
     ramp_class = ExponentialRamp if ramp == "exponential" else LinearRamp
     rates = ramp_class(min_lr, max_lr, n_steps)(np.arange(n_steps))
-    recorder = _Recorder(smoothing, diverge_threshold)
+    if ramp == "exponential" and extend_decades > 0:
+        ratio = rates[1] / rates[0]
+        extra = np.arange(1, int(np.ceil(extend_decades / np.log10(ratio))) + 1)
+        rates = np.concatenate([rates, rates[-1] * ratio**extra])
+    recorder = _Recorder(smoothing, diverge_threshold, warmup=max(2, n_steps // 10))
     stop_reason = f"completed all {n_steps} steps"
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             if restart_steps is None:
                 model.reset()
                 losses = _train_units(model, rates, data, step_unit, seed)
-                for rate, loss in zip(rates, losses, strict=True):
+                for rate, loss in zip(rates, losses, strict=False):
                     if recorder.add(rate, loss):
                         break
             else:
@@ -316,18 +360,42 @@ default="default"
         except _Diverged as error:
             recorder.add(error.rate, np.inf)
             stop_reason = (
-                f"training failed at learning rate {error.rate:.3g} (step "
-                f"{len(recorder.rates) + 1} of {n_steps}): {error.cause}"
+                f"training failed at learning rate {error.rate:.3g} (ramp step "
+                f"{len(recorder.rates) + 1}): {error.cause}"
             )
     if recorder.diverged_at is not None and not stop_reason.startswith("training failed"):
         stop_reason = (
             f"diverged at learning rate {recorder.rates[recorder.diverged_at]:.3g}: the "
             f"smoothed loss exceeded {diverge_threshold:g} x its best"
         )
+    extended = len(recorder.rates) - n_steps
+    if extended > 0:
+        stop_reason += (
+            f" (extended {extended} steps past max_lr={max_lr:.3g}: the loss had not blown up)"
+        )
     learning_rates = np.asarray(recorder.rates)
+    losses = np.asarray(recorder.losses)
     smoothed = np.asarray(recorder.smoothed)
     stop = len(learning_rates) if recorder.diverged_at is None else recorder.diverged_at
-    suggestions = suggest(learning_rates, smoothed, stop, smoothing)
+    suggestions = suggest(learning_rates, losses, smoothed, stop, smoothing)
+    rule = DEFAULT_RULE if rule == "default" else rule
+    if recorder.diverged_at is None and stop >= 3:
+        reach = "max_lr" if extended <= 0 else f"{extend_decades:g} decades past max_lr"
+        warnings.warn(
+            f"The loss never blew up on the ramp (up to {learning_rates[-1]:.3g}, {reach}), so "
+            "the curve has no turn and the rules read where it was cut, not the data. Raise "
+            "max_lr or extend_decades, or check that the loss can grow (e.g. a log loss on "
+            "separable classes).",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif stop >= 3 and suggestions[rule] <= learning_rates[0]:
+        warnings.warn(
+            f"The {rule} rule's pick fell at or below the ramp's first rate {learning_rates[0]:.3g}"
+            " (the curve shows no safe rate above it). Lower min_lr, or scale the features.",
+            UserWarning,
+            stacklevel=2,
+        )
     if stop < 3:
         warnings.warn(
             f"The range test diverged after {stop + 1} of {n_steps} steps (at learning rate "
@@ -339,11 +407,11 @@ default="default"
         )
     return LRFinderResult(
         learning_rates=learning_rates,
-        losses=np.asarray(recorder.losses),
+        losses=losses,
         smoothed_losses=smoothed,
         diverged_at=recorder.diverged_at,
         suggestions=suggestions,
-        rule=DEFAULT_RULE if rule == "default" else rule,
+        rule=rule,
         loss_name=f"{model.loss_name} ({data.measured_on(step_unit)})",
         n_updates=model.n_updates,
         seconds=time.perf_counter() - started,
@@ -351,7 +419,9 @@ default="default"
         settings=dict(
             min_lr=min_lr,
             max_lr=max_lr,
+            ramp_ends=placed_by,
             n_steps=n_steps,
+            extend_decades=extend_decades,
             ramp=ramp,
             step_unit=step_unit,
             restart_steps=restart_steps,
@@ -360,6 +430,25 @@ default="default"
             batch_size=data.batch_size,
         ),
     )
+
+
+def _ramp_ends(model, data, min_lr, max_lr):
+    """``(min_lr, max_lr, how they were set)``: given, or placed from the data."""
+    if min_lr is not None and max_lr is not None:
+        return min_lr, max_lr, "given"
+    base = model.stable_rate(data.X, data.y, data.weights, data.batch_size)
+    if base is None:
+        low, high = _FOREIGN_RANGE
+        how = "fixed defaults"
+    else:
+        low, high = base * _NATIVE_RANGE[0], base * _NATIVE_RANGE[1]
+        how = f"from the data: 1/L = {base:.3g}"
+    if min_lr is None and max_lr is None:
+        return low, high, how
+    span = high / low  # keep the default span of decades around the end that was given
+    if min_lr is None:
+        return max_lr / span, max_lr, f"max_lr given, min_lr {how}"
+    return min_lr, min_lr * span, f"min_lr given, max_lr {how}"
 
 
 class _Diverged(Exception):
@@ -633,6 +722,25 @@ class _NativeModel:
     def reset(self):
         self.params = None
 
+    def stable_rate(self, X, y, weights, batch_size):
+        """``1 / L``, the rate ``learning_rate="auto"`` starts from (None for a stream)."""
+        if X is None:
+            return None
+        if not np.issubdtype(X.dtype, np.floating):
+            X = X.astype(float)
+        loss = self.estimator._encode_targets(y, X.dtype, True, self.classes)[1]
+        settings = self.estimator._settings(loss, None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rate = _sgd.auto_learning_rate(
+                X, weights, loss, batch_size, settings.l2, settings.fit_intercept
+            )
+        if not rate > 0:
+            raise ValueError(
+                "Floating-point overflow while placing the ramp from the squares of X. Scale "
+                "the features (StandardScaler or MinMaxScaler), or pass min_lr and max_lr."
+            )
+        return rate
+
     def _encode(self, X, y):
         if not np.issubdtype(X.dtype, np.floating):
             X = X.astype(float)
@@ -732,6 +840,10 @@ class _PartialFitModel:
     def reset(self):
         self.model = clone(self.prototype)
         self.fitted = False
+
+    def stable_rate(self, X, y, weights, batch_size):
+        """None: nothing tells a foreign estimator's stable rate."""
+        return None
 
     def train(self, X, y, weights, rate):
         before = self.loss(X, y, weights) if self.fitted else np.nan

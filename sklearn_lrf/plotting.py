@@ -12,7 +12,14 @@ from .search import LRFinderSearch
 __all__ = ["LRFinderDisplay"]
 
 # Marker of each rule's suggestion; the colour is the curve's, so overlaid curves stay apart.
-_RULE_MARKERS = {"minimum": "v", "steepest": "s", "valley": "o", "slide": "D", "lag_corrected": "*"}
+_RULE_MARKERS = {
+    "divergence_onset": "*",
+    "lag_corrected": "P",
+    "minimum": "v",
+    "steepest": "s",
+    "valley": "o",
+    "slide": "D",
+}
 
 
 def _final_name(estimator):
@@ -92,9 +99,10 @@ class LRFinderDisplay:
         show_raw=True,
         show_suggestions=True,
         sample_weight=None,
-        min_lr=1e-7,
-        max_lr=10.0,
-        n_steps=100,
+        min_lr=None,
+        max_lr=None,
+        n_steps=None,
+        extend_decades=3.0,
         ramp="exponential",
         step_unit="batch",
         restart_steps=None,
@@ -130,8 +138,9 @@ class LRFinderDisplay:
             Draw the raw losses behind the smoothed curve.
         show_suggestions : bool, default=True
             Mark every rule's suggestion on the smoothed curve.
-        sample_weight, min_lr, max_lr, n_steps, ramp, step_unit, restart_steps, smoothing, \
-diverge_threshold, validation, rule, lr_param, batch_size, classes, random_state
+        sample_weight, min_lr, max_lr, n_steps, extend_decades, ramp, step_unit, \
+restart_steps, smoothing, diverge_threshold, validation, rule, lr_param, batch_size, classes, \
+random_state
             Passed to :func:`~sklearn_lrf.lr_range_test`, with the same defaults.
         **kwargs : dict
             Keyword arguments of matplotlib's ``plot`` for the smoothed curve (``line_``),
@@ -156,6 +165,7 @@ diverge_threshold, validation, rule, lr_param, batch_size, classes, random_state
             min_lr=min_lr,
             max_lr=max_lr,
             n_steps=n_steps,
+            extend_decades=extend_decades,
             ramp=ramp,
             step_unit=step_unit,
             restart_steps=restart_steps,

@@ -1,6 +1,7 @@
 """LRFinderSearch: run the range test, pick a learning rate, refit (used like GridSearchCV)."""
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -59,9 +60,9 @@ class LRFinderSearch(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : estimator or Pipeline
         Any estimator :func:`~sklearn_lrf.lr_range_test` supports, or a Pipeline ending in one.
-    rule : {"default", "lag_corrected", "minimum", "steepest", "valley", "slide"}, \
-default="default"
-        Suggestion rule that picks ``best_lr_``; ``"default"`` is ``"lag_corrected"``.
+    rule : {"default", "divergence_onset", "lag_corrected", "minimum", "steepest", "valley", \
+"slide"}, default="default"
+        Suggestion rule that picks ``best_lr_``; ``"default"`` is ``"divergence_onset"``.
     cv : int, cross-validation generator, iterable or None, default=None
         None runs one range test on all the data. Otherwise one per training fold, with the
         fold's held-out part as the validation data of its curve.
@@ -83,8 +84,8 @@ default="default"
     n_jobs : int, default=None
         Folds run in parallel through joblib (``sklearn.utils.parallel``), so a joblib backend
         such as dask or ray can spread them over machines.
-    min_lr, max_lr, n_steps, ramp, step_unit, restart_steps, smoothing, diverge_threshold, \
-validation, lr_param, batch_size
+    min_lr, max_lr, n_steps, extend_decades, ramp, step_unit, restart_steps, smoothing, \
+diverge_threshold, validation, lr_param, batch_size
         Passed to :func:`~sklearn_lrf.lr_range_test`.
     random_state : int, RandomState instance or None, default=None
         Seeds every range test (each fold gets the same seed) and the folds of an int ``cv``
@@ -181,9 +182,10 @@ validation, lr_param, batch_size
         verbose=0,
         refit_schedule=None,
         n_jobs=None,
-        min_lr=1e-7,
-        max_lr=10.0,
-        n_steps=100,
+        min_lr=None,
+        max_lr=None,
+        n_steps=None,
+        extend_decades=3.0,
         ramp="exponential",
         step_unit="batch",
         restart_steps=None,
@@ -206,6 +208,7 @@ validation, lr_param, batch_size
         self.min_lr = min_lr
         self.max_lr = max_lr
         self.n_steps = n_steps
+        self.extend_decades = extend_decades
         self.ramp = ramp
         self.step_unit = step_unit
         self.restart_steps = restart_steps
@@ -231,6 +234,7 @@ validation, lr_param, batch_size
             min_lr=self.min_lr,
             max_lr=self.max_lr,
             n_steps=self.n_steps,
+            extend_decades=self.extend_decades,
             ramp=self.ramp,
             step_unit=self.step_unit,
             restart_steps=self.restart_steps,
@@ -552,15 +556,20 @@ def _log_median(rates):
 
 
 def _aggregate(results):
-    """One result from the folds: median curve, median suggestion of every rule."""
+    """One result from the folds: the median of the fold curves (each interpolated in log-rate
+    onto the rates of the longest, whose ends the data may have placed a little differently),
+    and the median suggestion of every rule."""
     longest = max(results, key=lambda result: len(result.learning_rates))
-    n = len(longest.learning_rates)
+    grid = np.log(longest.learning_rates)
 
-    def padded(values):
-        return np.concatenate([values, np.full(n - len(values), np.nan)])
+    def on_grid(result, values):
+        rates = np.log(result.learning_rates)
+        return np.interp(grid, rates, values, left=np.nan, right=np.nan)
 
-    losses = np.nanmedian([padded(result.losses) for result in results], axis=0)
-    smoothed = np.nanmedian([padded(result.smoothed_losses) for result in results], axis=0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns past every fold's end
+        losses = np.nanmedian([on_grid(r, r.losses) for r in results], axis=0)
+        smoothed = np.nanmedian([on_grid(r, r.smoothed_losses) for r in results], axis=0)
     suggestions = {
         name: _log_median([result.suggestions[name] for result in results])
         for name in results[0].suggestions

@@ -152,7 +152,7 @@ def test_ramp_divergence_is_counted_in_ramp_steps(regression):
         random_state=0,
     )
     assert result.stop_reason.startswith("training failed at learning rate")
-    assert "of 60)" in result.stop_reason and "epoch" not in result.stop_reason
+    assert "(ramp step " in result.stop_reason and "epoch" not in result.stop_reason
 
 
 def test_one_step_pipeline_works_like_its_estimator(regression):

@@ -45,6 +45,7 @@ def test_each_loss_belongs_to_the_rate_that_produced_it(quadratic):
         min_lr=1e-3,
         max_lr=5.0,
         n_steps=40,
+        extend_decades=0,
         batch_size=len(X),
         diverge_threshold=1e6,
         random_state=0,
@@ -100,6 +101,7 @@ def test_restart_mode_trains_every_rate_from_the_same_start(quadratic):
         min_lr=1e-2,
         max_lr=1.0,
         n_steps=10,
+        extend_decades=0,
         restart_steps=5,
         batch_size=len(X),
         validation=(X, y),
@@ -152,7 +154,7 @@ def test_pipeline_preprocessing_is_fitted_on_the_ramp_data():
 
 def test_stream_of_batches_equals_arrays(quadratic):
     X, y = quadratic
-    params = dict(min_lr=1e-3, max_lr=1.0, n_steps=30, random_state=0)
+    params = dict(min_lr=1e-3, max_lr=1.0, n_steps=30, extend_decades=0, random_state=0)
     arrays = lr_range_test(NO_INTERCEPT, X, y, batch_size=len(X), **params)
     stream = lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(31)), **params)
     np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
@@ -171,9 +173,25 @@ def test_dask_array_blocks_stream():
     blocks = (
         (X_dask.blocks[i].compute(), y_dask.blocks[i].compute()) for i in range(X_dask.numblocks[0])
     )
-    streamed = lr_range_test(SGDLinearRegressor(), blocks, n_steps=39, random_state=0)
+    streamed = lr_range_test(
+        SGDLinearRegressor(),
+        blocks,
+        n_steps=39,
+        extend_decades=0,
+        min_lr=1e-7,
+        max_lr=10.0,
+        random_state=0,
+    )
     in_memory = [(X[i : i + 100], y[i : i + 100]) for i in range(0, 4000, 100)]
-    expected = lr_range_test(SGDLinearRegressor(), in_memory, n_steps=39, random_state=0)
+    expected = lr_range_test(
+        SGDLinearRegressor(),
+        in_memory,
+        n_steps=39,
+        extend_decades=0,
+        min_lr=1e-7,
+        max_lr=10.0,
+        random_state=0,
+    )
     np.testing.assert_array_equal(streamed.losses, expected.losses)
     assert streamed.n_updates == 39 and np.isfinite(streamed.best_lr)
 
@@ -304,3 +322,62 @@ def test_validation_fraction_is_held_out_and_measured_after_each_update():
     # and it falls once the rates become useful.
     assert result.losses[0] == pytest.approx(np.log(2), abs=1e-3)
     assert result.losses.min() < 0.5
+
+
+# -- where the ramp goes, and when it stops --------------------------------------------------
+
+
+def test_ramp_is_placed_from_the_smoothness_bound(quadratic):
+    """Full-batch least squares without intercept: 1 / L is 1 / lambda_max(X^T X / n)."""
+    X, y = quadratic
+    model = SGDLinearRegressor(penalty=None, fit_intercept=False, batch_size=len(X))
+    result = lr_range_test(model, X, y, random_state=0)
+    stable = 1.0 / np.linalg.eigvalsh(X.T @ X / len(X))[-1]
+    assert result.settings["min_lr"] == pytest.approx(1e-3 * stable, rel=1e-9)
+    assert result.settings["max_lr"] == pytest.approx(1e3 * stable, rel=1e-9)
+    assert result.settings["n_steps"] == 91  # 15 per decade over six decades
+    assert result.settings["ramp_ends"].startswith("from the data: 1/L")
+    # Divergence of gradient descent starts at 2 / lambda_max: the curve contains its turn.
+    assert result.diverged_at is not None
+    assert stable < result.learning_rates[result.diverged_at] < 100 * stable
+    given = lr_range_test(model, X, y, min_lr=1e-4, random_state=0)
+    assert given.settings["max_lr"] == pytest.approx(1e-4 * 1e6)
+
+
+@pytest.mark.parametrize("Estimator", [SGDLinearRegressor, SGDLogisticClassifier])
+def test_picks_follow_the_data_when_the_best_rate_moves_100x(Estimator):
+    """Features 10x larger: curvature 100x larger, best rate 100x smaller. The picks must
+    move by at least 10x, the right way (issue #8's test of data dependence)."""
+    if Estimator is SGDLinearRegressor:
+        X, y = make_regression(n_samples=2000, n_features=10, noise=5.0, random_state=0)
+    else:
+        X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with np.errstate(all="ignore"):
+        small = lr_range_test(Estimator(), X, y, random_state=0).best_lr
+        large = lr_range_test(Estimator(), 10 * X, y, random_state=0).best_lr
+    assert small / large >= 10
+
+
+def test_a_ramp_without_a_turn_is_extended_then_warns(quadratic):
+    X, y = quadratic
+    params = dict(min_lr=1e-4, max_lr=1e-1, n_steps=31, random_state=0)
+    extended = lr_range_test(NO_INTERCEPT, X, y, **params)
+    assert extended.learning_rates[-1] > 1e-1 and extended.diverged_at is not None
+    assert "extended" in extended.stop_reason and "past max_lr=0.1" in extended.stop_reason
+    with pytest.warns(UserWarning, match="never blew up .* the curve has no turn"):
+        lr_range_test(NO_INTERCEPT, X, y, extend_decades=0, **params)
+
+
+def test_a_heavy_tailed_loss_early_is_not_a_divergence(quadratic):
+    """One outlier among the first points used to read as a blow-up (the smoothed loss
+    against a best that was a single raw loss); the ramp now warms up first."""
+    X, y = quadratic
+    batches = [
+        (X[i % 8 * 8 : i % 8 * 8 + 8], y[i % 8 * 8 : i % 8 * 8 + 8].copy()) for i in range(40)
+    ]
+    batches[2][1][0] = 20 * np.abs(y).max()  # the loss measured after step 1
+    result = lr_range_test(
+        NO_INTERCEPT, iter(batches), min_lr=1e-4, max_lr=1e-1, n_steps=39, extend_decades=0
+    )
+    assert result.diverged_at is None and len(result.losses) == 39

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sklearn_lrf._suggestions import (
+    RAW_RULES,
     RULES,
     divergence_onset,
     lag_corrected,
@@ -382,14 +383,17 @@ def test_suggest_reads_only_points_before_stop(data, curve, smoothing, garbage):
     start = n // 10
     losses = losses.copy()
     losses[max(stop, start + 2) :] = garbage
-    got = suggest(lrs, losses, stop, smoothing)
-    assert set(got) == set(RULES)
+    got = suggest(lrs, losses, losses, stop, smoothing)
+    assert set(got) == set(RULES) | set(RAW_RULES)
     if stop - start < 3:
-        assert all(np.isnan(value) for value in got.values())
+        assert all(np.isnan(got[name]) for name in RULES)
         return
     expected = expected_suggestions(lrs, losses, start, stop, smoothing)
-    assert got["lag_corrected"] in expected.pop("lag_corrected")
-    assert {name: got[name] for name in expected} == expected
+    floor = lrs[0]  # suggest never goes below the ramp's first rate
+    assert got["lag_corrected"] in {max(v, floor) for v in expected.pop("lag_corrected")}
+    assert {name: got[name] for name in expected} == {
+        name: max(value, floor) for name, value in expected.items()
+    }
 
 
 @pytest.mark.parametrize(
@@ -407,9 +411,9 @@ def test_suggest_reads_only_points_before_stop(data, curve, smoothing, garbage):
 def test_suggest_needs_three_usable_points(n, stop, finite):
     """All NaN below three usable points, all finite from three."""
     lrs = np.geomspace(1e-5, 1.0, n)
-    got = suggest(lrs, np.cos(np.arange(n)) + 2.0, stop, 0.98)
-    assert set(got) == set(RULES)
-    assert [np.isfinite(value) for value in got.values()] == [finite] * len(RULES)
+    losses = np.cos(np.arange(n)) + 2.0
+    got = suggest(lrs, losses, losses, stop, 0.98)
+    assert [np.isfinite(got[name]) for name in RULES] == [finite] * len(RULES)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -418,15 +422,23 @@ def test_suggest_non_finite_loss_gives_nan(bad, where):
     """A non-finite loss inside the usable range makes every suggestion NaN."""
     lrs, losses = np.geomspace(1e-5, 1.0, 50), np.linspace(2.0, 1.0, 50)
     losses[where] = bad
-    got = suggest(lrs, losses, 50, 0.98)
-    assert set(got) == set(RULES)
-    assert all(np.isnan(value) for value in got.values())
+    got = suggest(lrs, losses, losses, 50, 0.98)
+    assert all(np.isnan(got[name]) for name in RULES)
     losses[where] = 1.5  # the same curve made finite gives numbers
-    assert all(np.isfinite(value) for value in suggest(lrs, losses, 50, 0.98).values())
+    assert all(np.isfinite(value) for value in suggest(lrs, losses, losses, 50, 0.98).values())
+
+
+def test_suggestions_never_fall_below_the_first_rate():
+    """A curve that only rises: every rule's pick is clipped to the ramp's first rate."""
+    lrs = np.geomspace(1e-4, 1e2, 91)
+    losses = np.geomspace(1.0, 1e6, 91)
+    got = suggest(lrs, losses, losses, 91, 0.98)
+    assert all(value >= lrs[0] for value in got.values())
+    assert got["divergence_onset"] == lrs[0] and got["minimum"] == lrs[0]
 
 
 # ---------------------------------------------------------------------------------------------
-# divergence_onset: reads raw losses (not in RULES)
+# divergence_onset: reads raw losses (RAW_RULES)
 # ---------------------------------------------------------------------------------------------
 
 ONSET_LRS = np.logspace(-4, 2, 91)  # 15 points per decade
