@@ -11,21 +11,24 @@ and MLP initialisation; the range test's ``random_state``):
    each trained for the problem's budget of epochs on the training part; the validation loss
    (squared error / 2, or log loss) after every epoch, per seed. The oracle's loss is the
    minimum over rates of the mean over seeds after the full budget.
-2. **Range tests** on the training part, per seed: the package's default ramp
-   (``lr_range_test`` defaults: 1e-7 to 10, 100 steps) and a wide ramp (15 steps per decade,
-   from ``1e-3 / L`` to ``1e3 / L`` for our models, ``1e-6`` to ``100`` for MLPs); raw and
-   smoothed losses are cached.
+2. **Range tests** on the training part, per seed: the package as shipped
+   (``lr_range_test(estimator, X, y)``, every default, and its ``best_lr``), the old default
+   ramp (1e-7 to 10, 100 steps, no extension: the default before Finder v2, 5e7505a) and a
+   wide ramp (15 steps per decade, from ``1e-3 / L`` to ``1e3 / L`` for our models, ``1e-6``
+   to ``100`` for MLPs, no extension); raw and smoothed losses are cached.
 3. **Regret** of a pick: the mean-over-seeds validation loss at the picked rate, interpolated
    linearly in (log rate, log loss) between grid rates, over the oracle's loss; infinite above
    the last stable grid rate; picks below the grid use the lowest rate's loss (marked ``<``: a
    lower bound). Averaged over the range-test seeds.
 4. **DoG** (our models only): the same linear model, batches and epochs, no rate.
 5. **Against nested GridSearchCV** (seed 0): ``GridSearchCV`` over the oracle's rates (cv=3)
-   fitted on the training part, and ``LRFinderSearch`` (package defaults), both scored
-   (accuracy or R^2) on the validation part.
+   fitted on the training part, ``LRFinderSearch`` as shipped (defaults, ``random_state=0``)
+   and with the old defaults (old ramp, ``lag_corrected``), all scored (accuracy or R^2) on
+   the validation part.
 
 Raw results are cached in ``benchmarks/results/<problem>.json`` (delete one to recompute it;
-``--results DIR`` elsewhere), so the rules are re-evaluated offline (``report.py``).
+``--results DIR`` elsewhere), so the rules are re-evaluated offline (``report.py``). A cached
+problem without the shipped package's record gets only that (range tests and LRFinderSearch).
 """
 
 import argparse
