@@ -11,28 +11,33 @@ and MLP initialisation; the range test's ``random_state``):
    each trained for the problem's budget of epochs on the training part; the validation loss
    (squared error / 2, or log loss) after every epoch, per seed. The oracle's loss is the
    minimum over rates of the mean over seeds after the full budget.
-2. **Range tests** on the training part, per seed: the package's default ramp
-   (``lr_range_test`` defaults: 1e-7 to 10, 100 steps) and a wide ramp (15 steps per decade,
-   from ``1e-3 / L`` to ``1e3 / L`` for our models, ``1e-6`` to ``100`` for MLPs); raw and
-   smoothed losses are cached.
+2. **Range tests** on the training part, per seed: the package as shipped
+   (``lr_range_test(estimator, X, y)``, every default, and its ``best_lr``), the old default
+   ramp (1e-7 to 10, 100 steps, no extension: the default before Finder v2, 5e7505a) and a
+   wide ramp (15 steps per decade, from ``1e-3 / L`` to ``1e3 / L`` for our models, ``1e-6``
+   to ``100`` for MLPs, no extension); raw and smoothed losses are cached.
 3. **Regret** of a pick: the mean-over-seeds validation loss at the picked rate, interpolated
    linearly in (log rate, log loss) between grid rates, over the oracle's loss; infinite above
    the last stable grid rate; picks below the grid use the lowest rate's loss (marked ``<``: a
    lower bound). Averaged over the range-test seeds.
 4. **DoG** (our models only): the same linear model, batches and epochs, no rate.
 5. **Against nested GridSearchCV** (seed 0): ``GridSearchCV`` over the oracle's rates (cv=3)
-   fitted on the training part, and ``LRFinderSearch`` (package defaults), both scored
-   (accuracy or R^2) on the validation part.
+   fitted on the training part, ``LRFinderSearch`` as shipped (defaults, ``random_state=0``)
+   and with the old defaults (old ramp, ``lag_corrected``), all scored (accuracy or R^2) on
+   the validation part.
 
 Raw results are cached in ``benchmarks/results/<problem>.json`` (delete one to recompute it;
-``--results DIR`` elsewhere), so the rules are re-evaluated offline (``report.py``).
+``--results DIR`` elsewhere), so the rules are re-evaluated offline (``report.py``). A cached
+problem without the shipped package's record gets only that (range tests and LRFinderSearch).
 """
 
 import argparse
 import json
 import os
 import platform
+import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
@@ -48,6 +53,10 @@ from sklearn_lrf import LRFinderSearch, lr_range_test
 RESULTS = Path(__file__).resolve().parent / "results"
 PER_DECADE = 4
 WIDE_PER_DECADE = 15
+# The package's defaults before Finder v2 (commit 5e7505a): the "old ramp" the classic rules
+# are compared on, and the old LRFinderSearch. The cached results were collected with them.
+OLD_RAMP = dict(min_lr=1e-7, max_lr=10.0, n_steps=100, extend_decades=0)
+OLD_SEARCH = dict(OLD_RAMP, rule="lag_corrected")
 
 
 def validation_loss(model, X, y, classifier, classes):
@@ -117,13 +126,63 @@ def range_test(problem, data, seed, **ramp):
     )
 
 
+def shipped_range_test(problem, data, seed):
+    """``lr_range_test(estimator, X, y)`` with every default (only the seed given): the ramp,
+    rule and pick the package ships, and the warnings it gave."""
+    X_train, _, y_train, _ = data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = lr_range_test(problem.estimator(1e-3, seed), X_train, y_train, random_state=seed)
+    return dict(
+        learning_rates=result.learning_rates.tolist(),
+        losses=result.losses.tolist(),
+        diverged_at=result.diverged_at,
+        rule=result.rule,
+        best_lr=result.best_lr,
+        suggestions=result.suggestions,
+        n_updates=result.n_updates,
+        stop_reason=result.stop_reason,
+        ramp_ends=result.settings["ramp_ends"],
+        warnings=[str(w.message) for w in caught if issubclass(w.category, UserWarning)],
+    )
+
+
+def shipped(problem, data, seeds):
+    """The package as shipped: default range tests per seed, and ``LRFinderSearch(estimator)``
+    with its defaults (``random_state=0``) scored on the validation part."""
+    X_train, X_val, y_train, y_val = data
+    search = LRFinderSearch(problem.estimator(1e-3, 0), random_state=0).fit(X_train, y_train)
+    return dict(
+        package_commit=package_commit(),
+        ramps=[shipped_range_test(problem, data, seed) for seed in seeds],
+        search_rate=float(search.best_lr_),
+        search_score=float(search.score(X_val, y_val)),
+        search_updates=int(search.range_test_.n_updates),
+    )
+
+
+def package_commit():
+    """The last commit that changed ``sklearn_lrf/`` in this checkout (None outside git)."""
+    try:
+        return subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", "sklearn_lrf"],
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def score_against_grid(problem, data, rates):
     """Nested GridSearchCV over ``rates`` and LRFinderSearch (defaults), seed 0."""
     X_train, X_val, y_train, y_val = data
     grid = GridSearchCV(
         problem.estimator(rates[0], 0), {problem.rate_param: rates}, cv=3, error_score=-np.inf
     ).fit(X_train, y_train)
-    search = LRFinderSearch(problem.estimator(1e-3, 0), random_state=0).fit(X_train, y_train)
+    search = LRFinderSearch(problem.estimator(1e-3, 0), random_state=0, **OLD_SEARCH)
+    search.fit(X_train, y_train)
     return dict(
         grid_rate=float(grid.best_params_[problem.rate_param]),
         grid_score=float(grid.score(X_val, y_val)),
@@ -156,7 +215,11 @@ def collect(problem, seeds, directory):
     """Everything the report needs for one problem, cached in ``directory``."""
     path = directory / f"{problem.name.replace(' ', '_')}.json"
     if path.exists():
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
+        if "shipped" not in record:  # cached before the package's own default was measured
+            record["shipped"] = shipped(problem, problem.data(), seeds)
+            path.write_text(json.dumps(record, default=float))
+        return record
     data = problem.data()
     X_train, y_train = data[0], data[2]
     classes = np.unique(y_train) if problem.classifier else None
@@ -178,9 +241,10 @@ def collect(problem, seeds, directory):
         auto_rate=base if problem.family == OURS else None,
         grid_rates=rates,
         grid_losses=curves,
-        default_ramp=[range_test(problem, data, seed) for seed in seeds],
-        wide_ramp=[range_test(problem, data, seed, **wide) for seed in seeds],
+        default_ramp=[range_test(problem, data, seed, **OLD_RAMP) for seed in seeds],
+        wide_ramp=[range_test(problem, data, seed, extend_decades=0, **wide) for seed in seeds],
         **score_against_grid(problem, data, rates),
+        shipped=shipped(problem, data, seeds),
     )
     if problem.family == OURS:
         record["dog"] = [

@@ -5,6 +5,7 @@
 refits at the proposed picks.
 """
 
+import inspect
 import itertools
 import json
 import sys
@@ -17,6 +18,7 @@ from curve_rules import plateau_start, smoothed_minimum
 from peer_rules import lightning, torch_lr_finder, torch_lr_finder_curve
 
 from sklearn_lrf._suggestions import divergence_onset
+from sklearn_lrf.finder import DEFAULT_RULE
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLASSIC = ["lag_corrected", "minimum", "steepest", "valley", "slide"]
@@ -36,6 +38,12 @@ PROPOSED = "divergence onset"
 # budget (at least one epoch).
 RACE_FACTORS = (1 / 3, 1.0, 3.0)
 RACE_FRACTION = 0.2
+# The package's divergence_onset factor (its default: 10 ** -1.33, fitted on all 24 problems),
+# applied to the cached wide ramps: the simulation without the held-out fit.
+SHIPPED_FACTOR = inspect.signature(divergence_onset).parameters["factor"].default
+OLD_RAMP = "old ramp: 1e-7 to 10, 100 steps (the default before 5e7505a)"
+# Issue #8's targets.
+TARGETS = dict(median=1.02, worst=1.15, score_gap=0.01, cost=0.05)
 
 
 def grid_loss(record, epoch=-1):
@@ -108,6 +116,23 @@ def wide_picks(record, rule, ramp="wide_ramp"):
     ]
 
 
+def shipped_picks(record):
+    """The shipped default's pick (``result.best_lr``) per seed; None before it was measured."""
+    shipped = record.get("shipped")
+    return None if shipped is None else [ramp["best_lr"] for ramp in shipped["ramps"]]
+
+
+def grid_updates(record):
+    """Updates of the oracle grid for one seed: rates x epochs x mini-batches."""
+    batches = -(-record["n_train"] // record["batch_size"])
+    return len(record["grid_rates"]) * record["epochs"] * batches
+
+
+def shipped_cost(record):
+    """Updates of the shipped default ramp (mean over seeds) over the oracle grid's."""
+    return np.mean([r["n_updates"] for r in record["shipped"]["ramps"]]) / grid_updates(record)
+
+
 def race_epochs(record, fraction=RACE_FRACTION):
     return max(1, round(fraction * record["epochs"]))
 
@@ -174,15 +199,23 @@ def report(records):
     factor = proposed_factor(records)
     proposed = partial(LANDMARKS[PROPOSED], factor=factor)
 
-    columns = CLASSIC + PEERS + ["DoG", "proposed", "+race"]
+    has_shipped = all(shipped_picks(r) is not None for r in records)
+    columns = (["shipped"] if has_shipped else []) + CLASSIC + PEERS + ["DoG", "proposed", "+race"]
     header = f"{'problem':<27}{'n':>6}{'1/L':>9}{'oracle':>9}{'nbr':>7}" + "".join(
         f"{SHORT.get(c, c):>10}" for c in columns
     )
+    commit = records[0].get("shipped", {}).get("package_commit")
+    group = f"{'|<- ' + OLD_RAMP:<{10 * len(CLASSIC + PEERS)}}|"
     lines = [
-        "Regret (validation loss at the pick / oracle's). Classic and peer rules: default ramp; "
-        f"proposed: {PROPOSED} on the wide ramp x a factor fitted on the other problems; +race: "
-        "then a race of x1/3, x1, x3 on 20% of the budget. nbr: the better of the oracle's grid "
-        "neighbours; <: pick below the grid (lower bound); div: diverged",
+        "Regret (validation loss at the pick / oracle's). shipped: the package as it is now"
+        + (f" (sklearn_lrf at {commit})" if commit else "")
+        + ", lr_range_test(estimator, X, y) with every default, its best_lr (rule "
+        f"{DEFAULT_RULE}); classic and peer rules on the {OLD_RAMP}, lag_corr being "
+        f"the old default; proposed (the simulation behind the new default): {PROPOSED} on the "
+        "wide ramp x a factor fitted on the other problems; +race: then a race of x1/3, x1, x3 "
+        "on 20% of the budget. nbr: the better of the oracle's grid neighbours; <: pick below "
+        "the grid (lower bound); div: diverged",
+        " " * (58 + (10 if has_shipped else 0)) + group,
         header,
         "-" * len(header),
     ]
@@ -190,6 +223,11 @@ def report(records):
     for record, held_picks, raced_picks in zip(records, held, raced, strict=True):
         picks = classic_picks(record)
         cells = []
+        if has_shipped:
+            shipped = shipped_picks(record)
+            value = regret(record, shipped)
+            all_regrets["shipped"].append(value)
+            cells.append(fmt(value, below_grid(record, shipped)))
         for rule in CLASSIC + PEERS:
             value = regret(record, picks[rule])
             all_regrets[rule].append(value)
@@ -224,12 +262,16 @@ def report(records):
         f"\nProposed rule fitted on all problems: {PROPOSED} x {factor:.3g} "
         f"(10^{np.log10(factor):.2f})"
     )
+    if has_shipped:
+        lines += [""] + shipped_table(records, held)
     lines += [""] + landmark_table(records)
     lines += [""] + race_table(records, held)
     lines += [""] + wide_classic_table(records)
     lines += [""] + search_table(records)
     lines += [""] + data_dependence(records, proposed)
     lines += [""] + seed_spread(records, proposed)
+    if has_shipped:
+        lines += [""] + targets(records, all_regrets)
     return "\n".join(lines)
 
 
@@ -318,30 +360,45 @@ def wide_classic_table(records):
 
 def search_table(records):
     """Score differences against nested GridSearchCV, and the ramps' cost against the grid."""
+    has_shipped = all("shipped" in r for r in records)
     header = (
-        f"{'problem':<27}{'grid rate':>10}{'grid score':>11}{'search':>9}{'proposed':>9}"
-        f"{'default':>9}{'wide':>7}{'race':>7}"
+        f"{'problem':<27}{'grid rate':>10}{'grid score':>11}"
+        + (f"{'shipped':>9}" if has_shipped else "")
+        + f"{'old':>9}{'proposed':>9}"
+        + (f"{'shipped':>9}" if has_shipped else "")
+        + f"{'old':>7}{'wide':>7}{'race':>7}"
     )
     lines = [
         "Validation score (accuracy or R^2) minus nested GridSearchCV's (seed 0): LRFinderSearch "
-        "with the package defaults, and a refit at the proposed rule's pick (chosen on the other "
-        "problems). Cost: updates of the default ramp, the wide ramp and the race, as a fraction "
-        "of the oracle grid's (one seed)",
+        + (
+            "as shipped (LRFinderSearch(estimator), defaults, random_state=0), "
+            if has_shipped
+            else ""
+        )
+        + "LRFinderSearch with the old defaults (old ramp, lag_corrected), and a refit at the "
+        "proposed rule's pick (chosen on the other problems). Cost: updates of the "
+        + ("shipped default ramp, " if has_shipped else "")
+        + "the old default ramp, the wide ramp and the race, as a fraction of the oracle grid's "
+        "(one seed; mean over seeds)",
         header,
         "-" * len(header),
     ]
     for record in records:
         batches = -(-record["n_train"] // record["batch_size"])
-        grid_updates = len(record["grid_rates"]) * record["epochs"] * batches
-        default_cost = np.mean([c["n_updates"] for c in record["default_ramp"]]) / grid_updates
-        wide_cost = np.mean([c["n_updates"] for c in record["wide_ramp"]]) / grid_updates
-        race_cost = len(RACE_FACTORS) * race_epochs(record) * batches / grid_updates
+        grid = grid_updates(record)
+        default_cost = np.mean([c["n_updates"] for c in record["default_ramp"]]) / grid
+        wide_cost = np.mean([c["n_updates"] for c in record["wide_ramp"]]) / grid
+        race_cost = len(RACE_FACTORS) * race_epochs(record) * batches / grid
         proposed = record.get("proposed_score")
         proposed = "-" if proposed is None else f"{proposed - record['grid_score']:+.4f}"
+        shipped_score = shipped_cost_cell = ""
+        if has_shipped:
+            shipped_score = f"{record['shipped']['search_score'] - record['grid_score']:>+9.4f}"
+            shipped_cost_cell = f"{shipped_cost(record):>9.1%}"
         lines.append(
             f"{record['name']:<27}{record['grid_rate']:>10.2g}{record['grid_score']:>11.4f}"
-            f"{record['search_score'] - record['grid_score']:>+9.4f}{proposed:>9}"
-            f"{default_cost:>9.1%}{wide_cost:>7.1%}{race_cost:>7.1%}"
+            f"{shipped_score}{record['search_score'] - record['grid_score']:>+9.4f}{proposed:>9}"
+            f"{shipped_cost_cell}{default_cost:>7.1%}{wide_cost:>7.1%}{race_cost:>7.1%}"
         )
     if "proposed_loss" in records[0]:
         held = held_out_picks(records)
@@ -354,10 +411,79 @@ def search_table(records):
             f"trained / interpolated median {np.median(ratios):.3f}, range {np.min(ratios):.3f} "
             f"to {np.max(ratios):.3f}"
         )
+    below = (
+        f"shipped {sum(search_gap(r) < -TARGETS['score_gap'] for r in records)}, "
+        if has_shipped
+        else ""
+    )
     lines.append(
-        "Problems more than 0.01 below the grid's score: search "
+        f"Problems more than 0.01 below the grid's score: {below}old search "
         f"{sum(r['search_score'] < r['grid_score'] - 0.01 for r in records)}, proposed "
         f"{sum(r.get('proposed_score', np.nan) < r['grid_score'] - 0.01 for r in records)}"
+    )
+    return lines
+
+
+def search_gap(record):
+    """The shipped LRFinderSearch's validation score minus nested GridSearchCV's."""
+    return record["shipped"]["search_score"] - record["grid_score"]
+
+
+def shipped_table(records, held):
+    """The shipped default against the simulation it came from, problem by problem."""
+    header = (
+        f"{'problem':<27}{'LOO f':>7}{'proposed':>10}{'fixed f':>10}{'shipped':>10}"
+        f"{'pick/fixed':>11}{'extended':>9}{'no turn':>8}{'at min':>7}"
+    )
+    lines = [
+        "Shipped default against the simulation. proposed: the simulated column (wide ramp, "
+        "factor fitted on the other 23 problems: LOO f, log10); fixed f: the same wide ramps "
+        f"(cached) x the shipped factor {SHIPPED_FACTOR} (10^{np.log10(SHIPPED_FACTOR):.2f}); "
+        "shipped: the package's own ramps and picks. pick/fixed: shipped pick over the "
+        "fixed-factor pick (geometric mean over seeds); extended: seeds whose ramp went past "
+        "max_lr; no turn: "
+        "seeds that warned the loss never blew up; at min: seeds whose pick is the ramp's first "
+        "rate (clipped or warned)",
+        header,
+        "-" * len(header),
+    ]
+    _, ratios = log_ratios(records, PROPOSED)
+    fixed_rule = partial(LANDMARKS[PROPOSED], factor=SHIPPED_FACTOR)
+    columns = {"proposed": [], "fixed": [], "shipped": []}
+    same = 0
+    for j, (record, held_picks) in enumerate(zip(records, held, strict=True)):
+        fixed = wide_picks(record, fixed_rule)
+        shipped = shipped_picks(record)
+        ramps = record["shipped"]["ramps"]
+        values = dict(
+            proposed=regret(record, held_picks),
+            fixed=regret(record, fixed),
+            shipped=regret(record, shipped),
+        )
+        for name, value in values.items():
+            columns[name].append(value)
+        ratio = float(np.exp(np.mean(np.log(shipped)) - np.mean(np.log(fixed))))
+        same += abs(ratio - 1) < 1e-6
+        extended = sum("extended" in r["stop_reason"] for r in ramps)
+        no_turn = sum(any("never blew up" in w for w in r["warnings"]) for r in ramps)
+        at_min = sum(r["best_lr"] <= r["learning_rates"][0] * (1 + 1e-9) for r in ramps)
+        lines.append(
+            f"{record['name']:<27}{np.median(np.delete(ratios, j)):>+7.2f}"
+            f"{fmt(values['proposed'], below_grid(record, held_picks)):>10}"
+            f"{fmt(values['fixed'], below_grid(record, fixed)):>10}"
+            f"{fmt(values['shipped'], below_grid(record, shipped)):>10}{ratio:>11.3f}"
+            f"{extended:>9}{no_turn:>8}{at_min:>7}"
+        )
+    lines.append("-" * len(header))
+    for label, stat in (("median", np.median), ("worst", np.max)):
+        lines.append(f"{label:<34}" + "".join(f"{fmt(stat(v)):>10}" for v in columns.values()))
+    lines.append(
+        f"{'over 1.15':<34}"
+        + "".join(f"{int(np.sum(np.asarray(v) > 1.15)):>10}" for v in columns.values())
+    )
+    lines.append(
+        "Problems where the shipped picks equal the fixed-factor simulation's: "
+        f"{same} of {len(records)}"
     )
     return lines
 
@@ -370,6 +496,11 @@ def data_dependence(records, proposed):
         np.exp(np.mean(np.log([c["suggestions"]["lag_corrected"] for c in r["default_ramp"]])))
         for r in records
     ]
+    shipped = (
+        [np.exp(np.mean(np.log(shipped_picks(r)))) for r in records]
+        if all("shipped" in r for r in records)
+        else None
+    )
     pairs = [
         (i, j)
         for i, j in itertools.combinations(range(len(records)), 2)
@@ -383,10 +514,11 @@ def data_dependence(records, proposed):
             ok += chosen[hi] / chosen[lo] >= 10
         return ok
 
+    shipped_count = "" if shipped is None else f"shipped {follows(shipped)}, "
     return [
         f"Pairs of problems whose oracle rates differ by >= 100x: {len(pairs)}; picks >= 10x "
-        f"apart in the right direction: proposed {follows(picks)}, current default "
-        f"{follows(default)}"
+        f"apart in the right direction: {shipped_count}proposed {follows(picks)}, old default "
+        f"(lag_corrected, old ramp) {follows(default)}"
     ]
 
 
@@ -397,14 +529,67 @@ def seed_spread(records, proposed):
         picks = np.asarray(picks, dtype=float)
         return picks.max() / picks.min()
 
-    rows = {
-        "current default": [spread(classic_picks(r)["lag_corrected"]) for r in records],
-        "fastai minimum": [spread(classic_picks(r)["minimum"]) for r in records],
-        "proposed": [spread(wide_picks(r, proposed)) for r in records],
-    }
+    rows = {}
+    if all("shipped" in r for r in records):
+        rows["shipped"] = [spread(shipped_picks(r)) for r in records]
+    rows.update(
+        {
+            "old default": [spread(classic_picks(r)["lag_corrected"]) for r in records],
+            "fastai minimum": [spread(classic_picks(r)["minimum"]) for r in records],
+            "proposed": [spread(wide_picks(r, proposed)) for r in records],
+        }
+    )
     return ["Spread of the picks over seeds (largest / smallest pick), median and worst:"] + [
         f"  {name:<17}{np.median(values):>7.2f} {np.max(values):>9.2f}"
         for name, values in rows.items()
+    ]
+
+
+def targets(records, regrets):
+    """Issue #8's targets for the shipped default, met or not, with the numbers."""
+    shipped = np.asarray(regrets["shipped"])
+    gaps = np.asarray([search_gap(r) for r in records])
+    costs = np.asarray([shipped_cost(r) for r in records])
+    largest = max(
+        (ramp["n_updates"] / grid_updates(r), r["name"])
+        for r in records
+        for ramp in r["shipped"]["ramps"] + [{"n_updates": r["shipped"]["search_updates"]}]
+    )
+    within = int((costs <= TARGETS["cost"]).sum())
+    names = [r["name"] for r in records]
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    below = [f"{n} {g:+.4f}" for n, g in zip(names, gaps, strict=True) if g < -TARGETS["score_gap"]]
+    classic = {rule: np.asarray(regrets[rule]) for rule in CLASSIC}
+    best_median = min(classic, key=lambda rule: np.median(classic[rule]))
+    best_worst = min(classic, key=lambda rule: np.max(classic[rule]))
+    keep = np.asarray([r["name"] != "iris ours std" for r in records])
+    best_worst_no_iris = min(classic, key=lambda rule: np.max(classic[rule][keep]))
+    return [
+        "Issue #8's targets, the shipped default (lr_range_test / LRFinderSearch defaults):",
+        f"  median regret <= {TARGETS['median']}: "
+        f"{verdict(np.median(shipped) <= TARGETS['median'])} ({np.median(shipped):.3f})",
+        f"  worst regret <= {TARGETS['worst']}: {verdict(shipped.max() <= TARGETS['worst'])} "
+        f"({fmt(shipped.max())}, {names[int(np.argmax(shipped))]}; "
+        f"{int((shipped > TARGETS['worst']).sum())} problems over; without iris "
+        f"{fmt(shipped[keep].max())})",
+        f"  within {TARGETS['score_gap']} of nested GridSearchCV everywhere: "
+        f"{verdict(not below)} ({len(below)} below: {', '.join(below) or 'none'})",
+        f"  <= {TARGETS['cost']:.0%} of the grid's updates: "
+        f"{verdict(costs.max() <= TARGETS['cost'])} (ramp, mean over seeds: median "
+        f"{np.median(costs):.1%}, at most {costs.max():.2%} on "
+        f"{names[int(np.argmax(costs))]}; {within} of {len(records)} problems within; largest "
+        f"single ramp, LRFinderSearch's included: {largest[0]:.2%}, {largest[1]})",
+        f"  better than every classic rule (old ramp) on the median: "
+        f"{verdict(all(np.median(shipped) < np.median(v) for v in classic.values()))} "
+        f"({np.median(shipped):.3f} against {best_median}'s {np.median(classic[best_median]):.3f})",
+        f"  better than every classic rule (old ramp) on the worst: "
+        f"{verdict(all(shipped.max() < v.max() for v in classic.values()))} "
+        f"({fmt(shipped.max())} against {best_worst}'s {fmt(classic[best_worst].max())}; without "
+        f"iris {fmt(shipped[keep].max())} against {best_worst_no_iris}'s "
+        f"{fmt(classic[best_worst_no_iris][keep].max())})",
     ]
 
 
