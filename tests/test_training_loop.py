@@ -80,6 +80,11 @@ def _data(task, n_classes, n_features, rng):
 
 CASES = {
     "regression": ("regression", 1, {}),
+    "binary": ("classification", 2, {}),
+    "multinomial": ("classification", 3, {}),
+    # Weight decay 1 - 0.05 * 19.6 = 0.02 per step: the lazily scaled sparse weights fold
+    # their scale in at the 6th and last step of each epoch (0.02 ** 6 < 1e-9).
+    "multinomial-strong-l2": ("classification", 3, dict(alpha=19.6)),
     "binary-momentum": ("classification", 2, dict(momentum=0.9)),
     "multinomial-nesterov": ("classification", 3, dict(momentum=0.5, nesterov=True)),
     "regression-elasticnet": ("regression", 1, dict(penalty="elasticnet", alpha=0.05)),
