@@ -373,11 +373,12 @@ class _Kernel:
     def run(self, order, first_batch, rates, batch_losses):
         """Run ``len(rates)`` updates from batch ``first_batch``; return how many completed."""
         params = self.params
-        coef, velocity = params.coef, params.coef_velocity
+        coef = params.coef
+        velocity = params.coef_velocity if self.settings[1] else None
         if self.transpose:
             coef = coef.T.copy()
             velocity = None if velocity is None else velocity.T.copy()
-        no_velocity = np.empty(0, coef.dtype)
+        n_outputs = params.intercept.shape[0]
         done = _sgd_steps(
             *self.data,
             *self.targets,
@@ -388,9 +389,10 @@ class _Kernel:
             self.prefetch_rows,
             coef.reshape(-1),
             params.intercept,
-            no_velocity if velocity is None else velocity.reshape(-1),
-            no_velocity if velocity is None else params.intercept_velocity,
+            None if velocity is None else velocity.reshape(-1),
+            None if velocity is None else params.intercept_velocity,
             *self.settings,
+            None if n_outputs == 1 else np.empty(n_outputs, coef.dtype),
             batch_losses,
         )
         if self.transpose:
@@ -424,6 +426,7 @@ def _sgd_steps(
     l2,
     l1,
     fit_intercept,
+    outputs,
     batch_losses,
 ):
     """Mini-batch SGD updates. Batch ``b`` holds rows ``order[b * batch_size:(b + 1) *
@@ -431,18 +434,19 @@ def _sgd_steps(
     unused ones None (numba then compiles each case without the other's branches);
     ``Y`` and ``sample_weight`` (or None) are columns, ``coef`` is flattened from
     ``(n_outputs, n_features)`` for dense X with several outputs, else from
-    ``(n_features, n_outputs)``. Writes each batch's summed weighted loss, measured before its
-    update, into ``batch_losses``; stops before updating at a non-finite loss and returns the
-    number of completed updates.
+    ``(n_features, n_outputs)``. The velocities are None without momentum, ``outputs`` (a
+    buffer of one row's outputs) None with one output: the compiled cases leave out what they
+    do not use. Writes each batch's summed weighted loss, measured before its update, into
+    ``batch_losses``; stops before updating at a non-finite loss and returns the number of
+    completed updates.
 
     On sparse data without momentum or L1, an update touches only the columns of its batch, as
     in scikit-learn's ``WeightVector``: the weights are ``scale * coef``, the L2 decay multiplies
     ``scale``, and ``coef`` holds the weights again on return.
     """
-    lazy = X_indptr is not None and momentum == 0.0 and l1 == 0.0
+    lazy = X_indptr is not None and coef_velocity is None and l1 == 0.0
     gradient = np.empty(0 if lazy else coef.shape[0], coef.dtype)
     intercept_gradient = np.empty_like(intercept)
-    outputs = np.empty_like(intercept)
     # Sparse rows' derivatives in their outputs, row after row of the batch.
     slopes = np.empty(0 if X_indptr is None else batch_size * intercept.shape[0], coef.dtype)
     scale = 1.0
@@ -560,15 +564,15 @@ def _batch_gradient(
     ``intercept_gradient``; on sparse X, with the weights ``scale * coef``, write each row's
     derivatives in its outputs into ``slopes`` instead. Return the summed weighted loss.
 
-    With one output (squared error, binary log loss) the loop is software-pipelined: step
-    ``position`` computes the output of row ``order[position]``, then the loss and gradient of
-    the row before it, so that one row's ``exp`` and ``log1p`` overlap the memory reads of the
-    next. With several (multinomial log loss), ``outputs`` holds one row's outputs.
+    With one output (squared error, binary log loss; ``outputs`` None) the loop is
+    software-pipelined: step ``position`` computes the output of row ``order[position]``, then
+    the loss and gradient of the row before it, so that one row's ``exp`` and ``log1p`` overlap
+    the memory reads of the next. With several (multinomial log loss), ``outputs`` holds one
+    row's outputs.
     """
-    n_outputs = intercept.shape[0]
     n_rows = order.shape[0]
     total = 0.0
-    if n_outputs == 1:
+    if outputs is None:
         row = previous = 0
         z = z_previous = intercept[0]
         for position in range(start, stop + 1):
@@ -609,6 +613,7 @@ def _batch_gradient(
             previous, z_previous = row, z
         return total
 
+    n_outputs = intercept.shape[0]
     for position in range(start, stop):
         i = order[position]
         if prefetch_rows and position + prefetch_rows < n_rows:
@@ -706,6 +711,12 @@ def _add_sparse(X_data, X_indices, X_indptr, order, start, stop, slopes, n_outpu
     for position in range(start, stop):
         i = order[position]
         first = (position - start) * n_outputs
+        if n_outputs == 1:
+            # A loop of one output per stored value costs as much as the update itself.
+            slope = factor * slopes[first]
+            for j in range(X_indptr[i], X_indptr[i + 1]):
+                target[X_indices[j]] += slope * X_data[j]
+            continue
         for j in range(X_indptr[i], X_indptr[i + 1]):
             x = factor * X_data[j]
             offset = X_indices[j] * n_outputs
@@ -743,12 +754,13 @@ def _step(
 ):
     """One update from the summed batch gradient.
 
-    Without momentum the L2 part is weight decay, ``w <- (1 - rate l2) w - rate g``; with it,
-    PyTorch's heavy ball ``v <- momentum v + g + l2 w``, ``w <- w - rate v`` (Nesterov: ``w <- w
-    - rate (g + l2 w + momentum v)``). The L1 part is a proximal step that keeps exact zeros.
+    Without momentum (velocities None) the L2 part is weight decay, ``w <- (1 - rate l2) w -
+    rate g``; with it, PyTorch's heavy ball ``v <- momentum v + g + l2 w``, ``w <- w - rate v``
+    (Nesterov: ``w <- w - rate (g + l2 w + momentum v)``). The L1 part is a proximal step that
+    keeps exact zeros.
     """
     scale = 1.0 / n_rows
-    if momentum:
+    if coef_velocity is not None:
         _momentum_step(coef, gradient, coef_velocity, scale, l2, rate, momentum, nesterov)
         if fit_intercept:
             _momentum_step(
