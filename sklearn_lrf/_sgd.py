@@ -255,10 +255,10 @@ def train(
     log = TrainingLog()
     best, epochs_without_improvement = math.inf, 0
     rate_scale = 1.0
+    order = np.arange(n_samples)
     for _ in range(max_epochs):
         started = time.perf_counter()
         rates = _epoch_rates(settings.schedule, params, n_batches, rate_scale)
-        order = np.arange(n_samples)
         if settings.shuffle:
             _shuffle(order, rng.random_sample(n_samples))
         batch_losses = np.empty(n_batches)
@@ -726,11 +726,14 @@ def _add_sparse(X_data, X_indices, X_indptr, order, start, stop, slopes, n_outpu
 
 @njit(cache=True)
 def _shuffle(order, draws):
-    """Fisher-Yates shuffle of ``order`` in place, with ``draws`` uniform on [0, 1): entry ``q``
-    swaps with entry ``q + floor(draws[q] * (n - q))``. A uniformly random permutation (to
-    within the 2**-53 resolution of the draws). With the draws it takes 0.7 ms for 200,000 rows,
-    ``RandomState.permutation`` 1.8 ms: it draws bounded integers one by one."""
+    """Write a Fisher-Yates shuffle of ``0, ..., n - 1`` into ``order``, with ``draws`` uniform
+    on [0, 1): from the identity, entry ``q`` swaps with entry ``q + floor(draws[q] * (n -
+    q))``. A uniformly random permutation (to within the 2**-53 resolution of the draws). With
+    the draws it takes 0.7 ms for 200,000 rows, ``RandomState.permutation`` 1.8 ms: it draws
+    bounded integers one by one."""
     n_rows = order.shape[0]
+    for q in range(n_rows):
+        order[q] = q
     for q in range(n_rows - 1):
         other = min(q + int(draws[q] * (n_rows - q)), n_rows - 1)
         order[q], order[other] = order[other], order[q]
