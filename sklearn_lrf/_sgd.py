@@ -499,18 +499,20 @@ def _sgd_steps(
                 fit_intercept,
             )
         else:
-            _add_sparse(
-                X_data,
-                X_indices,
-                X_indptr,
-                order,
-                start,
-                stop,
-                slopes,
-                intercept.shape[0],
-                1.0,
-                gradient,
-            )
+            if X_indptr is not None:
+                n_outputs = intercept.shape[0]
+                _add_sparse(
+                    X_data,
+                    X_indices,
+                    X_indptr,
+                    order,
+                    start,
+                    stop,
+                    slopes,
+                    n_outputs,
+                    1.0,
+                    gradient,
+                )
             _step(
                 coef,
                 intercept,
@@ -705,7 +707,9 @@ def _lazy_step(
 def _add_sparse(X_data, X_indices, X_indptr, order, start, stop, slopes, n_outputs, factor, target):
     """``target += factor * sum_r outer(x_r, slopes_r)`` over the sparse rows ``x_r`` of
     ``order[start:stop]`` with their ``n_outputs`` slopes each, ``target`` flattened from
-    ``(n_features, n_outputs)``. A no-op on dense data (``X_indptr`` None)."""
+    ``(n_features, n_outputs)``. A no-op on dense data (``X_indptr`` None), where
+    :func:`_lazy_step` calls it unused.
+    """
     if X_indptr is None:
         return
     for position in range(start, stop):
