@@ -360,6 +360,7 @@ class _Kernel:
             params.coef_velocity = np.zeros_like(params.coef)
             params.intercept_velocity = np.zeros_like(params.intercept)
         self.params = params
+        self.momentum = bool(settings.momentum)
         self.settings = (
             settings.loss.code,
             float(settings.momentum),
@@ -374,7 +375,7 @@ class _Kernel:
         """Run ``len(rates)`` updates from batch ``first_batch``; return how many completed."""
         params = self.params
         coef = params.coef
-        velocity = params.coef_velocity if self.settings[1] else None
+        velocity = params.coef_velocity if self.momentum else None
         if self.transpose:
             coef = coef.T.copy()
             velocity = None if velocity is None else velocity.T.copy()
@@ -707,11 +708,7 @@ def _lazy_step(
 def _add_sparse(X_data, X_indices, X_indptr, order, start, stop, slopes, n_outputs, factor, target):
     """``target += factor * sum_r outer(x_r, slopes_r)`` over the sparse rows ``x_r`` of
     ``order[start:stop]`` with their ``n_outputs`` slopes each, ``target`` flattened from
-    ``(n_features, n_outputs)``. A no-op on dense data (``X_indptr`` None), where
-    :func:`_lazy_step` calls it unused.
-    """
-    if X_indptr is None:
-        return
+    ``(n_features, n_outputs)``."""
     for position in range(start, stop):
         i = order[position]
         first = (position - start) * n_outputs
