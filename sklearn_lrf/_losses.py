@@ -40,22 +40,24 @@ def one_output_loss_gradient(code, z, y):
     return loss, probability - y
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def multinomial_loss_gradient(z, y, dz):
     """Loss ``logsumexp(z) - z[y]`` of one sample with outputs ``z`` (shifted by their maximum)
     and class code ``y``; writes ``dl/dz = softmax(z) - onehot(y)`` into ``dz``, which may be
-    ``z`` itself."""
+    ``z`` itself. One ``exp`` per class serves the loss and the softmax."""
+    label = int(y)
     top = float(z.max())
+    shifted_label = float(z[label]) - top
     total = 0.0
     for j in range(z.shape[0]):
-        total += math.exp(z[j] - top)
-    log_norm = top + math.log(total)
-    label = int(y)
-    loss = log_norm - float(z[label])
+        exponential = math.exp(z[j] - top)
+        dz[j] = exponential
+        total += exponential
+    inverse = 1.0 / total
     for j in range(z.shape[0]):
-        dz[j] = math.exp(z[j] - log_norm)
+        dz[j] *= inverse
     dz[label] -= 1.0
-    return loss
+    return math.log(total) - shifted_label
 
 
 @njit(cache=True)

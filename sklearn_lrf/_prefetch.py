@@ -1,8 +1,9 @@
-"""``prefetch_row``: ask the CPU to start loading a row of a 2-D array before it is used.
+"""Ask the CPU to start loading part of an array before it is used.
 
 Shuffled mini-batches read the rows of X in random order, and each read waits for memory
 (about a hundred nanoseconds) unless the row was requested early. The training loop calls
-``prefetch_row`` a few rows ahead; it is a hint (LLVM's ``llvm.prefetch``), it changes no value.
+these a few rows ahead; they are hints (LLVM's ``llvm.prefetch``), they change no value and
+never fault, so they need no bounds check.
 """
 
 from llvmlite import ir
@@ -10,6 +11,20 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 _CACHE_LINE = 64
+
+
+def _prefetch_bytes(context, builder, start, n_bytes):
+    """Emit a prefetch of every cache line of ``n_bytes`` bytes from pointer ``start``."""
+    byte_pointer = ir.IntType(8).as_pointer()
+    start = builder.bitcast(start, byte_pointer)
+    int32 = ir.IntType(32)
+    function_type = ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32])
+    prefetch = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
+    zero = context.get_constant(types.intp, 0)
+    line = context.get_constant(types.intp, _CACHE_LINE)
+    with cgutils.for_range_slice(builder, zero, n_bytes, line) as (offset, _):
+        # read access (0), keep in all cache levels (3), data cache (1)
+        builder.call(prefetch, [builder.gep(start, [offset]), int32(0), int32(3), int32(1)])
 
 
 @intrinsic
@@ -22,16 +37,27 @@ def prefetch_row(typingctx, array, row):
         array_value = context.make_array(array_type)(context, builder, args[0])
         zero = context.get_constant(types.intp, 0)
         start = cgutils.get_item_pointer(context, builder, array_type, array_value, [args[1], zero])
-        byte_pointer = ir.IntType(8).as_pointer()
-        start = builder.bitcast(start, byte_pointer)
-        int32 = ir.IntType(32)
-        function_type = ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32])
-        prefetch = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
         row_bytes = builder.extract_value(array_value.strides, 0)
-        line = context.get_constant(types.intp, _CACHE_LINE)
-        with cgutils.for_range_slice(builder, zero, row_bytes, line) as (offset, _):
-            # read access (0), keep in all cache levels (3), data cache (1)
-            builder.call(prefetch, [builder.gep(start, [offset]), int32(0), int32(3), int32(1)])
+        _prefetch_bytes(context, builder, start, row_bytes)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def prefetch_span(typingctx, array, start, stop):
+    """Prefetch every cache line of ``array[start:stop]`` (contiguous 1-D ``array``)."""
+    signature = types.void(array, types.intp, types.intp)
+
+    def codegen(context, builder, sig, args):
+        array_type = sig.args[0]
+        array_value = context.make_array(array_type)(context, builder, args[0])
+        first = cgutils.get_item_pointer(context, builder, array_type, array_value, [args[1]])
+        item_bytes = context.get_constant(
+            types.intp, context.get_abi_sizeof(context.get_data_type(array_type.dtype))
+        )
+        n_bytes = builder.mul(builder.sub(args[2], args[1]), item_bytes)
+        _prefetch_bytes(context, builder, first, n_bytes)
         return context.get_dummy_value()
 
     return signature, codegen

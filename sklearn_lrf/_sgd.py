@@ -22,7 +22,7 @@ from scipy.linalg import eigh
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from ._losses import multinomial_loss_gradient, one_output_loss_gradient
-from ._prefetch import prefetch_row
+from ._prefetch import prefetch_row, prefetch_span
 
 # When shuffling, the training loop prefetches the row this many bytes of X ahead of the one it
 # reads (8 KiB measured best on 100 float32 or float64 columns: the random reads overlap).
@@ -37,6 +37,9 @@ PLATEAU_DIVISOR = 5.0
 _AUTO_LR_ROWS = 10_000
 # Above this many columns the spectrum is estimated with an iterative solver.
 _DENSE_GRAM_MAX_FEATURES = 2_000
+# The lazily scaled sparse update folds its scale into the weights when it falls below this
+# (scikit-learn's WeightVector does the same), so the division by it stays accurate.
+_MIN_SCALE = 1e-9
 
 
 class DivergenceError(FloatingPointError):
@@ -108,7 +111,8 @@ class Settings:
         """Value of ``l1 * ||coef||_1 + l2 / 2 * ||coef||_2 ** 2``."""
         value = 0.0
         if self.l2:
-            value += 0.5 * self.l2 * float(np.vdot(coef, coef))
+            # Not np.vdot: a BLAS call would wake OpenBLAS's threads for one product.
+            value += 0.5 * self.l2 * float(np.square(coef).sum())
         if self.l1:
             value += self.l1 * float(np.abs(coef).sum())
         return value
@@ -257,10 +261,10 @@ def train(
     log = TrainingLog()
     best, epochs_without_improvement = math.inf, 0
     rate_scale = 1.0
+    order = np.arange(n_samples)
     for _ in range(max_epochs):
         started = time.perf_counter()
         rates = _epoch_rates(settings.schedule, params, n_batches, rate_scale)
-        order = np.arange(n_samples)
         if settings.shuffle:
             _shuffle(order, rng.random_sample(n_samples))
         batch_losses = np.empty(n_batches)
@@ -331,19 +335,27 @@ def _epoch_rates(schedule, params, n_batches, scale):
 
 
 class _Kernel:
-    """Calls :func:`_sgd_steps` with the arguments that stay fixed during :func:`train`."""
+    """Calls :func:`_sgd_steps` with the arguments that stay fixed during :func:`train`.
+
+    Dense data with several outputs trains on ``coef.T`` (each output a dot product over a
+    contiguous row of X and of the weights); sparse data on ``coef`` (the outputs of one feature
+    side by side). The working copies live for one call.
+    """
 
     def __init__(self, X, Y, sample_weight, params, settings):
         dtype = params.coef.dtype
         if sp.issparse(X):
             X = X.tocsr()
             self.data = (None, X.data.astype(dtype, copy=False), X.indices, X.indptr)
-            self.prefetch_rows = 0
+            row_bytes = (X.data.itemsize + X.indices.itemsize) * X.nnz / max(X.shape[0], 1)
         else:
             X = np.ascontiguousarray(X, dtype=dtype)
             self.data = (X, None, None, None)
-            row_bytes = max(X.shape[1] * X.itemsize, 1)
-            self.prefetch_rows = max(1, _PREFETCH_BYTES // row_bytes) if settings.shuffle else 0
+            row_bytes = X.shape[1] * X.itemsize
+        self.prefetch_rows = (
+            int(_PREFETCH_BYTES // max(row_bytes, 1)) + 1 if settings.shuffle else 0
+        )
+        self.transpose = not sp.issparse(X) and params.coef.shape[1] > 1
         self.targets = (
             np.ascontiguousarray(Y, dtype=dtype),
             None
@@ -354,6 +366,7 @@ class _Kernel:
             params.coef_velocity = np.zeros_like(params.coef)
             params.intercept_velocity = np.zeros_like(params.intercept)
         self.params = params
+        self.momentum = bool(settings.momentum)
         self.settings = (
             settings.loss.code,
             float(settings.momentum),
@@ -367,8 +380,13 @@ class _Kernel:
     def run(self, order, first_batch, rates, batch_losses):
         """Run ``len(rates)`` updates from batch ``first_batch``; return how many completed."""
         params = self.params
-        no_velocity = np.empty(0, params.coef.dtype)
-        return _sgd_steps(
+        coef = params.coef
+        velocity = params.coef_velocity if self.momentum else None
+        if self.transpose:
+            coef = coef.T.copy()
+            velocity = None if velocity is None else velocity.T.copy()
+        n_outputs = params.intercept.shape[0]
+        done = _sgd_steps(
             *self.data,
             *self.targets,
             order,
@@ -376,13 +394,19 @@ class _Kernel:
             first_batch,
             rates,
             self.prefetch_rows,
-            params.coef.reshape(-1),
+            coef.reshape(-1),
             params.intercept,
-            no_velocity if params.coef_velocity is None else params.coef_velocity.reshape(-1),
-            no_velocity if params.intercept_velocity is None else params.intercept_velocity,
+            None if velocity is None else velocity.reshape(-1),
+            None if velocity is None else params.intercept_velocity,
             *self.settings,
+            None if n_outputs == 1 else np.empty(n_outputs, coef.dtype),
             batch_losses,
         )
+        if self.transpose:
+            params.coef[:] = coef.T
+            if velocity is not None:
+                params.coef_velocity[:] = velocity.T
+        return done
 
 
 # nogil: fits running in threads (joblib's threading backend) train in parallel.
@@ -409,23 +433,36 @@ def _sgd_steps(
     l2,
     l1,
     fit_intercept,
+    outputs,
     batch_losses,
 ):
     """Mini-batch SGD updates. Batch ``b`` holds rows ``order[b * batch_size:(b + 1) *
     batch_size]`` of ``X``: dense, or CSR given as ``X_data``, ``X_indices``, ``X_indptr``, the
     unused ones None (numba then compiles each case without the other's branches);
     ``Y`` and ``sample_weight`` (or None) are columns, ``coef`` is flattened from
-    ``(n_features, n_outputs)``. Writes each batch's summed weighted loss, measured before its
-    update, into ``batch_losses``; stops before updating at a non-finite loss and returns the
-    number of completed updates.
+    ``(n_outputs, n_features)`` for dense X with several outputs, else from
+    ``(n_features, n_outputs)``. The velocities are None without momentum, ``outputs`` (a
+    buffer of one row's outputs) None with one output: the compiled cases leave out what they
+    do not use. Writes each batch's summed weighted loss, measured before its update, into
+    ``batch_losses``; stops before updating at a non-finite loss and returns the number of
+    completed updates.
+
+    On sparse data without momentum or L1, an update touches only the columns of its batch, as
+    in scikit-learn's ``WeightVector``: the weights are ``scale * coef``, the L2 decay multiplies
+    ``scale``, and ``coef`` holds the weights again on return.
     """
-    gradient = np.empty_like(coef)
+    lazy = X_indptr is not None and coef_velocity is None and l1 == 0.0
+    gradient = np.empty(0 if lazy else coef.shape[0], coef.dtype)
     intercept_gradient = np.empty_like(intercept)
-    outputs = np.empty_like(intercept)
+    # Sparse rows' derivatives in their outputs, row after row of the batch.
+    slopes = np.empty(0 if X_indptr is None else batch_size * intercept.shape[0], coef.dtype)
+    scale = 1.0
+    done = rates.shape[0]
     for batch in range(rates.shape[0]):
         start = (first_batch + batch) * batch_size
         stop = min(start + batch_size, order.shape[0])
-        gradient[:] = 0.0
+        if not lazy:
+            gradient[:] = 0.0
         intercept_gradient[:] = 0.0
         total = _batch_gradient(
             X,
@@ -439,31 +476,69 @@ def _sgd_steps(
             start,
             stop,
             coef,
+            scale,
             intercept,
             loss_code,
             outputs,
             gradient,
             intercept_gradient,
+            slopes,
         )
         if not math.isfinite(total):
-            return batch
+            done = batch
+            break
         batch_losses[batch] = total
-        _step(
-            coef,
-            intercept,
-            gradient,
-            intercept_gradient,
-            rates[batch],
-            stop - start,
-            coef_velocity,
-            intercept_velocity,
-            momentum,
-            nesterov,
-            l2,
-            l1,
-            fit_intercept,
-        )
-    return rates.shape[0]
+        if lazy:
+            scale = _lazy_step(
+                X_data,
+                X_indices,
+                X_indptr,
+                order,
+                start,
+                stop,
+                slopes,
+                coef,
+                scale,
+                intercept,
+                intercept_gradient,
+                rates[batch],
+                l2,
+                fit_intercept,
+            )
+        else:
+            if X_indptr is not None:
+                n_outputs = intercept.shape[0]
+                _add_sparse(
+                    X_data,
+                    X_indices,
+                    X_indptr,
+                    order,
+                    start,
+                    stop,
+                    slopes,
+                    n_outputs,
+                    1.0,
+                    gradient,
+                )
+            _step(
+                coef,
+                intercept,
+                gradient,
+                intercept_gradient,
+                rates[batch],
+                stop - start,
+                coef_velocity,
+                intercept_velocity,
+                momentum,
+                nesterov,
+                l2,
+                l1,
+                fit_intercept,
+            )
+    if scale != 1.0:
+        for f in range(coef.shape[0]):
+            coef[f] *= scale
+    return done
 
 
 # _batch_gradient reads each row once, where it lies in X, for both its outputs and its
@@ -486,42 +561,51 @@ def _batch_gradient(
     start,
     stop,
     coef,
+    scale,
     intercept,
     loss_code,
     outputs,
     gradient,
     intercept_gradient,
+    slopes,
 ):
-    """Add the gradient of the batch ``order[start:stop]`` to ``gradient`` and
-    ``intercept_gradient``; return its summed weighted loss.
+    """Add the gradient of the batch ``order[start:stop]`` to ``gradient`` (dense X) and
+    ``intercept_gradient``; on sparse X, with the weights ``scale * coef``, write each row's
+    derivatives in its outputs into ``slopes`` instead. Return the summed weighted loss.
 
-    With one output (squared error, binary log loss) the loop is software-pipelined: step
-    ``position`` computes the output of row ``order[position]``, then the loss and gradient of
-    the row before it, so that one row's ``exp`` and ``log1p`` overlap the memory reads of the
-    next. With several (multinomial log loss), ``outputs`` holds one row's outputs.
+    With one output (squared error, binary log loss; ``outputs`` None) the loop is
+    software-pipelined: step ``position`` computes the output of row ``order[position]``, then
+    the loss and gradient of the row before it, so that one row's ``exp`` and ``log1p`` overlap
+    the memory reads of the next. With several (multinomial log loss), ``outputs`` holds one
+    row's outputs.
     """
-    n_outputs = intercept.shape[0]
     n_rows = order.shape[0]
     total = 0.0
-    if n_outputs == 1:
+    if outputs is None:
         row = previous = 0
         z = z_previous = intercept[0]
         for position in range(start, stop + 1):
             if position < stop:
                 row = order[position]
+                if prefetch_rows and position + prefetch_rows < n_rows:
+                    _prefetch(
+                        X,
+                        X_data,
+                        X_indices,
+                        X_indptr,
+                        Y,
+                        sample_weight,
+                        order[position + prefetch_rows],
+                    )
                 dot = intercept[0]
                 if X is not None:
-                    if prefetch_rows and position + prefetch_rows < n_rows:
-                        upcoming = order[position + prefetch_rows]
-                        prefetch_row(X, upcoming)
-                        prefetch_row(Y, upcoming)
-                        if sample_weight is not None:
-                            prefetch_row(sample_weight, upcoming)
                     for f in range(X.shape[1]):
                         dot += X[row, f] * coef[f]
                 if X_indptr is not None:
+                    sparse_dot = 0.0
                     for j in range(X_indptr[row], X_indptr[row + 1]):
-                        dot += X_data[j] * coef[X_indices[j]]
+                        sparse_dot += X_data[j] * coef[X_indices[j]]
+                    dot += scale * sparse_dot
                 z = dot
             if position > start:
                 i = previous
@@ -533,54 +617,130 @@ def _batch_gradient(
                     for f in range(X.shape[1]):
                         gradient[f] += d_output * X[i, f]
                 if X_indptr is not None:
-                    for j in range(X_indptr[i], X_indptr[i + 1]):
-                        gradient[X_indices[j]] += d_output * X_data[j]
+                    slopes[position - 1 - start] = d_output
                 intercept_gradient[0] += d_output
             previous, z_previous = row, z
         return total
 
+    n_outputs = intercept.shape[0]
     for position in range(start, stop):
         i = order[position]
-        outputs[:] = intercept
+        if prefetch_rows and position + prefetch_rows < n_rows:
+            _prefetch(
+                X, X_data, X_indices, X_indptr, Y, sample_weight, order[position + prefetch_rows]
+            )
         if X is not None:
-            if prefetch_rows and position + prefetch_rows < n_rows:
-                upcoming = order[position + prefetch_rows]
-                prefetch_row(X, upcoming)
-                prefetch_row(Y, upcoming)
-                if sample_weight is not None:
-                    prefetch_row(sample_weight, upcoming)
-            for f in range(X.shape[1]):
-                for c in range(n_outputs):
-                    outputs[c] += X[i, f] * coef[f * n_outputs + c]
+            n_features = X.shape[1]
+            for c in range(n_outputs):
+                dot = intercept[c]
+                for f in range(n_features):
+                    dot += X[i, f] * coef[c * n_features + f]
+                outputs[c] = dot
         if X_indptr is not None:
+            outputs[:] = 0.0
             for j in range(X_indptr[i], X_indptr[i + 1]):
                 offset = X_indices[j] * n_outputs
                 for c in range(n_outputs):
                     outputs[c] += X_data[j] * coef[offset + c]
+            for c in range(n_outputs):
+                outputs[c] = intercept[c] + scale * outputs[c]
         loss = multinomial_loss_gradient(outputs, float(Y[i, 0]), outputs)
         weight = 1.0 if sample_weight is None else sample_weight[i, 0]
         total += weight * loss
-        outputs *= weight
+        for c in range(n_outputs):
+            outputs[c] *= weight
+            intercept_gradient[c] += outputs[c]
         if X is not None:
-            for f in range(X.shape[1]):
-                for c in range(n_outputs):
-                    gradient[f * n_outputs + c] += X[i, f] * outputs[c]
+            n_features = X.shape[1]
+            for c in range(n_outputs):
+                d_output = outputs[c]
+                for f in range(n_features):
+                    gradient[c * n_features + f] += d_output * X[i, f]
         if X_indptr is not None:
-            for j in range(X_indptr[i], X_indptr[i + 1]):
-                offset = X_indices[j] * n_outputs
-                for c in range(n_outputs):
-                    gradient[offset + c] += X_data[j] * outputs[c]
-        intercept_gradient += outputs
+            for c in range(n_outputs):
+                slopes[(position - start) * n_outputs + c] = outputs[c]
     return total
+
+
+@njit(cache=True, inline="always")
+def _prefetch(X, X_data, X_indices, X_indptr, Y, sample_weight, row):
+    """Prefetch row ``row`` of the data, its target and its weight."""
+    if X is not None:
+        prefetch_row(X, row)
+    if X_indptr is not None:
+        prefetch_span(X_data, X_indptr[row], X_indptr[row + 1])
+        prefetch_span(X_indices, X_indptr[row], X_indptr[row + 1])
+    prefetch_row(Y, row)
+    if sample_weight is not None:
+        prefetch_row(sample_weight, row)
+
+
+@njit(cache=True)
+def _lazy_step(
+    X_data,
+    X_indices,
+    X_indptr,
+    order,
+    start,
+    stop,
+    slopes,
+    coef,
+    scale,
+    intercept,
+    intercept_gradient,
+    rate,
+    l2,
+    fit_intercept,
+):
+    """The update of :func:`_step` without momentum or L1 on the weights ``scale * coef``, from
+    the ``slopes`` of the sparse rows ``order[start:stop]``: decays ``scale`` and updates only
+    the columns the rows hold. Returns the new scale."""
+    step = rate / (stop - start)
+    scale *= 1.0 - rate * l2
+    if abs(scale) < _MIN_SCALE:
+        for f in range(coef.shape[0]):
+            coef[f] *= scale
+        scale = 1.0
+    n_outputs = intercept.shape[0]
+    factor = -step / scale
+    _add_sparse(X_data, X_indices, X_indptr, order, start, stop, slopes, n_outputs, factor, coef)
+    if fit_intercept:
+        for c in range(n_outputs):
+            intercept[c] -= step * intercept_gradient[c]
+    return scale
+
+
+@njit(cache=True)
+def _add_sparse(X_data, X_indices, X_indptr, order, start, stop, slopes, n_outputs, factor, target):
+    """``target += factor * sum_r outer(x_r, slopes_r)`` over the sparse rows ``x_r`` of
+    ``order[start:stop]`` with their ``n_outputs`` slopes each, ``target`` flattened from
+    ``(n_features, n_outputs)``."""
+    for position in range(start, stop):
+        i = order[position]
+        first = (position - start) * n_outputs
+        if n_outputs == 1:
+            # A loop of one output per stored value costs as much as the update itself.
+            slope = factor * slopes[first]
+            for j in range(X_indptr[i], X_indptr[i + 1]):
+                target[X_indices[j]] += slope * X_data[j]
+            continue
+        for j in range(X_indptr[i], X_indptr[i + 1]):
+            x = factor * X_data[j]
+            offset = X_indices[j] * n_outputs
+            for c in range(n_outputs):
+                target[offset + c] += x * slopes[first + c]
 
 
 @njit(cache=True)
 def _shuffle(order, draws):
-    """Fisher-Yates shuffle of ``order`` in place, with ``draws`` uniform on [0, 1): entry ``q``
-    swaps with entry ``q + floor(draws[q] * (n - q))``. A uniformly random permutation (to
-    within the 2**-53 resolution of the draws). With the draws it takes 0.7 ms for 200,000 rows,
-    ``RandomState.permutation`` 1.8 ms: it draws bounded integers one by one."""
+    """Write a Fisher-Yates shuffle of ``0, ..., n - 1`` into ``order``, with ``draws`` uniform
+    on [0, 1): from the identity, entry ``q`` swaps with entry ``q + floor(draws[q] * (n -
+    q))``. A uniformly random permutation (to within the 2**-53 resolution of the draws). With
+    the draws it takes 0.7 ms for 200,000 rows, ``RandomState.permutation`` 1.8 ms: it draws
+    bounded integers one by one."""
     n_rows = order.shape[0]
+    for q in range(n_rows):
+        order[q] = q
     for q in range(n_rows - 1):
         other = min(q + int(draws[q] * (n_rows - q)), n_rows - 1)
         order[q], order[other] = order[other], order[q]
@@ -604,12 +764,13 @@ def _step(
 ):
     """One update from the summed batch gradient.
 
-    Without momentum the L2 part is weight decay, ``w <- (1 - rate l2) w - rate g``; with it,
-    PyTorch's heavy ball ``v <- momentum v + g + l2 w``, ``w <- w - rate v`` (Nesterov: ``w <- w
-    - rate (g + l2 w + momentum v)``). The L1 part is a proximal step that keeps exact zeros.
+    Without momentum (velocities None) the L2 part is weight decay, ``w <- (1 - rate l2) w -
+    rate g``; with it, PyTorch's heavy ball ``v <- momentum v + g + l2 w``, ``w <- w - rate v``
+    (Nesterov: ``w <- w - rate (g + l2 w + momentum v)``). The L1 part is a proximal step that
+    keeps exact zeros.
     """
     scale = 1.0 / n_rows
-    if momentum:
+    if coef_velocity is not None:
         _momentum_step(coef, gradient, coef_velocity, scale, l2, rate, momentum, nesterov)
         if fit_intercept:
             _momentum_step(

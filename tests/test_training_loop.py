@@ -6,7 +6,12 @@ momentum, PyTorch's heavy ball and Nesterov with it, the L1 proximal step) and s
 documents, from the same ``RandomState`` draws, so every coefficient can be compared.
 """
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +20,8 @@ from scipy.special import expit, log_softmax
 from scipy.stats import chisquare
 
 from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier, _sgd
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _reference_gradient(task, Z, y, classes):
@@ -80,6 +87,11 @@ def _data(task, n_classes, n_features, rng):
 
 CASES = {
     "regression": ("regression", 1, {}),
+    "binary": ("classification", 2, {}),
+    "multinomial": ("classification", 3, {}),
+    # Weight decay 1 - 0.05 * 19.6 = 0.02 per step: the lazily scaled sparse weights fold
+    # their scale in at the 6th and last step of each epoch (0.02 ** 6 < 1e-9).
+    "multinomial-strong-l2": ("classification", 3, dict(alpha=19.6)),
     "binary-momentum": ("classification", 2, dict(momentum=0.9)),
     "multinomial-nesterov": ("classification", 3, dict(momentum=0.5, nesterov=True)),
     "regression-elasticnet": ("regression", 1, dict(penalty="elasticnet", alpha=0.05)),
@@ -131,3 +143,71 @@ def test_shuffle_draws_every_permutation_equally_often():
         counts[tuple(order)] += 1
     assert len(counts) == 24
     assert chisquare(list(counts.values())).pvalue > 1e-3
+
+
+# Run in a fresh process with its own numba cache: the fits cover every compiled branch of the
+# loop (dense and sparse, one and several outputs, weights, momentum, L1, the lazily scaled
+# sparse update and its folding), then report what each compiled function compiled and loaded.
+_COMPILED_FITS = """
+import json
+import numba
+import numpy as np
+import scipy.sparse as sp
+from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier, _sgd, lr_range_test
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((203, 9))
+X[rng.random(X.shape) < 0.6] = 0.0
+labels = np.digitize(X[:, 0] - X[:, 1], [-0.5, 0.0, 0.5])
+binary, weights = (labels > 1).astype(int), rng.uniform(0.5, 2.0, len(labels))
+common = dict(learning_rate=0.05, max_iter=2, tol=None, batch_size=16, random_state=0)
+# A range test, then a fit on the same data: one compilation serves both.
+estimator = SGDLogisticClassifier(**common)
+lr_range_test(estimator, X, binary, n_steps=20)
+estimator.fit(X, binary)
+after_range_test = len(_sgd._sgd_steps.signatures)
+SGDLinearRegressor(**common).fit(X, X[:, 0])
+SGDLogisticClassifier(momentum=0.9, penalty="elasticnet", **common).fit(X, labels, weights)
+SGDLogisticClassifier(**common).fit(sp.csr_matrix(X), binary)
+SGDLogisticClassifier(alpha=19.6, **common).fit(sp.csr_matrix(X), labels, weights)
+SGDLogisticClassifier(momentum=0.5, **common).fit(sp.csr_matrix(X), labels)
+dispatchers = [f for f in vars(_sgd).values() if isinstance(f, numba.core.dispatcher.Dispatcher)]
+print(json.dumps(dict(
+    boundscheck=numba.config.BOUNDSCHECK,
+    after_range_test=after_range_test,
+    compiled={f.__name__: sum(f.stats.cache_misses.values()) for f in dispatchers},
+    loaded={f.__name__: sum(f.stats.cache_hits.values()) for f in dispatchers},
+    signatures={f.__name__: len(f.signatures) for f in dispatchers},
+)))
+"""
+
+
+def _run_compiled_fits(cache_dir):
+    env = {
+        **os.environ,
+        "NUMBA_BOUNDSCHECK": "1",
+        "NUMBA_CACHE_DIR": str(cache_dir),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", _COMPILED_FITS], capture_output=True, text=True, env=env
+    )
+    assert completed.returncode == 0, completed.stderr  # an IndexError would show here
+    return json.loads(completed.stdout)
+
+
+def test_compiled_loop_stays_in_bounds_and_compiles_each_case_once(tmp_path):
+    """Under numba's bounds checking every array access of the compiled loop is checked (an
+    out-of-bounds access raises IndexError); each case is compiled once per process, a range
+    test and a fit on the same data share one, and a second process loads them all."""
+    first = _run_compiled_fits(tmp_path)
+    assert first["boundscheck"] == 1
+    assert first["after_range_test"] == 1
+    assert all(n == first["signatures"][name] for name, n in first["compiled"].items())
+    # Regression and binary classification share a case: 5 cases for the 6 kinds of fit.
+    assert first["compiled"]["_sgd_steps"] == 5
+    second = _run_compiled_fits(tmp_path)
+    assert sum(second["compiled"].values()) == 0
+    # The entry points hold their callees' code.
+    for name in ("_sgd_steps", "_shuffle"):
+        assert second["loaded"][name] == first["compiled"][name]
