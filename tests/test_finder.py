@@ -154,10 +154,10 @@ def test_stream_of_batches_equals_arrays(quadratic):
     X, y = quadratic
     params = dict(min_lr=1e-3, max_lr=1.0, n_steps=30, random_state=0)
     arrays = lr_range_test(NO_INTERCEPT, X, y, batch_size=len(X), **params)
-    stream = lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(31)), **params)
+    stream = lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(31)), batch_size=len(X), **params)
     np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
     with pytest.raises(ValueError, match="ran out before the ramp ended"):
-        lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(10)), **params)
+        lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(10)), batch_size=len(X), **params)
     with pytest.raises(ValueError, match="restart_steps replays the same mini-batches"):
         lr_range_test(NO_INTERCEPT, iter([(X, y)]), restart_steps=2)
     with pytest.raises(ValueError, match="step_unit='epoch' needs arrays"):
@@ -304,3 +304,25 @@ def test_validation_fraction_is_held_out_and_measured_after_each_update():
     # and it falls once the rates become useful.
     assert result.losses[0] == pytest.approx(np.log(2), abs=1e-3)
     assert result.losses.min() < 0.5
+
+
+class ColumnSGDRegressor(SGDRegressor):
+    """SGDRegressor predicting a column of shape (n, 1), as skorch's NeuralNetRegressor does."""
+
+    def predict(self, X):
+        return super().predict(X).reshape(-1, 1)
+
+
+def test_column_predictions_are_compared_row_by_row():
+    """(n, 1) predictions minus (n,) targets must not broadcast to an n x n matrix: the losses
+    equal those of partial_fit steps replayed by hand on the same batches."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    batches = [(X[i : i + 32], y[i : i + 32]) for i in range(0, 32 * 13, 32)]
+    params = dict(min_lr=1e-4, max_lr=0.1, n_steps=12, smoothing=0.0)
+    result = lr_range_test(ColumnSGDRegressor(shuffle=False), iter(batches), **params)
+    model, expected = SGDRegressor(shuffle=False, learning_rate="constant"), []
+    for (Xb, yb), (Xn, yn), rate in zip(batches, batches[1:], result.learning_rates, strict=False):
+        model.set_params(eta0=rate).partial_fit(Xb, yb)
+        expected.append(0.5 * np.mean((model.predict(Xn) - yn) ** 2))
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-12)
