@@ -636,28 +636,26 @@ def _computed(block):
 def _dask_blocks(X, y, sample_weight):
     """The ``(X, y[, w])`` row blocks of a dask array or DataFrame X, still lazy.
 
-    ``y`` and ``sample_weight`` are dask collections with as many row blocks, or arrays split
-    like X's row chunks; a dask array's column chunks are merged first.
+    ``y`` and ``sample_weight`` are dask collections with as many row blocks (dask arrays are
+    rechunked like X's rows), or arrays split like X's row chunks; a dask array's column chunks
+    are merged first.
     """
     if y is None:
         raise ValueError("y is None: pass the targets of the dask collection X.")
-    if hasattr(X, "npartitions"):  # DataFrame
-        blocks = [X.partitions[i] for i in range(X.npartitions)]
-        rows = None
-    else:
+    if hasattr(X, "blocks"):  # array
         if X.ndim == 2 and X.numblocks[1] > 1:
             X = X.rechunk({1: -1})
-        blocks = [X.blocks[i] for i in range(X.numblocks[0])]
         rows = X.chunks[0]
-    parts = [blocks]
+    else:  # DataFrame
+        rows = None
+    parts = [_row_blocks(X)]
     for name, data in (("y", y), ("sample_weight", sample_weight)):
         if data is None:
             continue
         if _is_lazy(data):
-            if hasattr(data, "npartitions"):
-                split = [data.partitions[i] for i in range(data.npartitions)]
-            else:
-                split = [data.blocks[i] for i in range(data.numblocks[0])]
+            if hasattr(data, "blocks") and rows is not None and data.chunks[0] != rows:
+                data = data.rechunk({0: rows})
+            split = _row_blocks(data)
         elif rows is not None and np.isfinite(rows).all():
             split = np.split(np.asarray(data), np.cumsum(rows)[:-1])
         else:
@@ -665,13 +663,20 @@ def _dask_blocks(X, y, sample_weight):
                 f"X is a dask collection of unknown row chunks; pass {name} as a dask "
                 "collection partitioned like X."
             )
-        if len(split) != len(blocks):
+        if len(split) != len(parts[0]):
             raise ValueError(
-                f"X has {len(blocks)} row blocks but {name} has {len(split)}; partition them "
+                f"X has {len(parts[0])} row blocks but {name} has {len(split)}; partition them "
                 "alike (e.g. y.rechunk(X.chunks[0]))."
             )
         parts.append(split)
     return zip(*parts, strict=True)
+
+
+def _row_blocks(collection):
+    """The lazy row blocks of a dask array, DataFrame or Series."""
+    if hasattr(collection, "blocks"):
+        return [collection.blocks[i] for i in range(collection.numblocks[0])]
+    return [collection.partitions[i] for i in range(collection.npartitions)]
 
 
 def _cut(blocks, batch_size):
