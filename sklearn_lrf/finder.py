@@ -15,6 +15,7 @@ import inspect
 import sys
 import time
 import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from numbers import Integral, Real
@@ -801,9 +802,10 @@ class _PartialFitModel:
 
     A skorch net (``skorch.NeuralNet``) trains without its ``train_split`` and callbacks, on the
     whole mini-batch as one batch for one epoch; each call must make exactly one optimizer
-    step, counted by a hook on its optimizer. Its rate ``lr`` is set with ``set_params``, which
-    updates the live optimizer's parameter groups without rebuilding it (momentum and Adam
-    state survive), and its inputs are cast to its module's dtype.
+    step, counted by a hook on its optimizer. It draws its initial weights, dropout and data
+    loading from a torch random state of its own, seeded by ``seed``. Its rate ``lr`` is set with
+    ``set_params``, which updates the live optimizer's parameter groups without rebuilding it
+    (momentum and Adam state survive), and its inputs are cast to its module's dtype.
     """
 
     def __init__(self, estimator, lr_param, classes, seed):
@@ -852,6 +854,7 @@ class _PartialFitModel:
         self.batch_size_param = "batch_size" in params and not self.skorch
         if "random_state" in params:
             self.prototype.set_params(random_state=seed)
+        self.seed = seed
         self.lr_param = lr_param
         self.classifier = is_classifier(estimator)
         if self.classifier and not hasattr(self.prototype, "predict_proba"):
@@ -868,11 +871,26 @@ class _PartialFitModel:
         self.model = clone(self.prototype)
         self.fitted = False
         if self.skorch:
-            self.model.initialize()
+            self.torch_state = None
+            with self._torch_random_state():
+                self.model.initialize()
             self.steps = 0
             self.model.optimizer_.register_step_post_hook(self._count_step)
             parameter = next(self.model.module_.parameters(), None)
             self.dtype = np.dtype("float32" if parameter is None else _numpy_dtype(parameter))
+
+    @contextmanager
+    def _torch_random_state(self):
+        """Run with the net's own torch random state, seeded by ``seed`` at ``reset`` (initial
+        weights, dropout, data loaders), leaving torch's global random state as it was."""
+        torch = sys.modules["torch"]
+        with torch.random.fork_rng(devices=[]):
+            if self.torch_state is None:
+                torch.manual_seed(self.seed)
+            else:
+                torch.random.set_rng_state(self.torch_state)
+            yield
+            self.torch_state = torch.random.get_rng_state()
 
     def _count_step(self, optimizer, args, kwargs):
         self.steps += 1
@@ -904,7 +922,8 @@ class _PartialFitModel:
                 )
             extra["sample_weight"] = weights
         try:
-            self.model.partial_fit(*self._inputs(X, y), **extra)
+            with self._torch_random_state() if self.skorch else nullcontext():
+                self.model.partial_fit(*self._inputs(X, y), **extra)
         except (ValueError, FloatingPointError, OverflowError) as error:
             if not self.fitted:
                 raise
@@ -924,12 +943,14 @@ class _PartialFitModel:
 
     def loss(self, X, y, weights):
         X_in = self._inputs(X, y)[0]
-        if self.classifier:
-            proba = self.model.predict_proba(X_in)
-            if not np.isfinite(proba).all():
-                return np.inf
-            return log_loss(y, proba, labels=self.classes, sample_weight=weights)
-        return _half_squared_error(self.model.predict(X_in), y, weights)
+        with self._torch_random_state() if self.skorch else nullcontext():
+            predict = self.model.predict_proba if self.classifier else self.model.predict
+            predictions = predict(X_in)
+        if not self.classifier:
+            return _half_squared_error(predictions, y, weights)
+        if not np.isfinite(predictions).all():
+            return np.inf
+        return log_loss(y, predictions, labels=self.classes, sample_weight=weights)
 
 
 def _half_squared_error(predictions, y, weights):

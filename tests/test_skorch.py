@@ -138,3 +138,17 @@ def test_callbacks_do_not_change_the_ramps_rates(regression):
     plain = lr_range_test(regressor(), X, y, random_state=0, **RATES)
     scheduled = lr_range_test(regressor(callbacks=[scheduler]), X, y, random_state=0, **RATES)
     np.testing.assert_allclose(scheduled.losses, plain.losses, rtol=1e-6)
+
+
+def test_random_state_fixes_the_initial_weights(regression):
+    """Two ramps with one random_state start from the same random weights (restart mode
+    restarts from them); torch's global random state is left alone."""
+    X, y = regression
+    net = regressor(module=torch.nn.Linear, module__in_features=4, module__out_features=1)
+    state = torch.random.get_rng_state()
+    first = lr_range_test(net, X, y, random_state=3, restart_steps=2, **RATES)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    second = lr_range_test(net, X, y, random_state=3, restart_steps=2, **RATES)
+    other = lr_range_test(net, X, y, random_state=4, restart_steps=2, **RATES)
+    np.testing.assert_array_equal(first.losses, second.losses)
+    assert not np.allclose(first.losses, other.losses)
