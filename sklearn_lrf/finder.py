@@ -280,10 +280,10 @@ default="default"
         ``"learning_rate_init"`` are found automatically).
     batch_size : int, default=None
         Mini-batch size. By default the estimator's own ``batch_size`` (200 for an MLP's
-        ``"auto"``, as scikit-learn reads it), else 32, at most the number of samples; a given
-        ``batch_size`` larger than the data is an error. Streamed blocks are cut into batches of
-        this size (the last one of the stream may be smaller); ``result.settings["batch_size"]``
-        is the size used.
+        ``"auto"``, as scikit-learn reads it; a skorch net's ``iterator_train__batch_size`` if
+        set), else 32, at most the number of samples; a given ``batch_size`` larger than the
+        data is an error. Streamed blocks are cut into batches of this size (the last one of the
+        stream may be smaller); ``result.settings["batch_size"]`` is the size used.
     classes : array-like, default=None
         All class labels; needed for classifiers when ``X`` is streamed.
     random_state : int, RandomState instance or None, default=None
@@ -432,7 +432,8 @@ class _Data:
         class_weight = final.get_params().get("class_weight") if is_classifier(final) else None
         batch_size_given = batch_size is not None
         if not batch_size_given:
-            own = getattr(final, "batch_size", None)
+            # skorch trains with iterator_train__batch_size when it is set.
+            own = getattr(final, "iterator_train__batch_size", getattr(final, "batch_size", None))
             if own == "auto":
                 own = _MLP_AUTO_BATCH_SIZE
             batch_size = own if isinstance(own, Integral) else 32

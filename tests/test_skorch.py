@@ -57,6 +57,8 @@ def test_lr_is_found_and_each_ramp_step_is_one_optimizer_step(regression):
     assert CountingSGD.steps == result.n_updates
     assert result.settings["batch_size"] == 32
     assert not net.initialized_  # the passed net is cloned, never fitted
+    own_loader = regressor(batch_size=32, iterator_train__batch_size=16)
+    assert lr_range_test(own_loader, X, y, **RATES).settings["batch_size"] == 16
 
 
 def test_regression_losses_equal_a_hand_computed_ramp(regression):
