@@ -5,17 +5,23 @@ The test trains a fresh copy of the estimator while the learning rate ramps from
 data those updates did not see: the next mini-batch (or a validation set). Our estimators are
 driven through their own training loop; scikit-learn's ``SGDRegressor``, ``SGDClassifier``,
 ``MLPRegressor`` and ``MLPClassifier`` (and anything else with ``partial_fit`` and a rate
-parameter) through ``partial_fit`` with the rate parameter set before each step.
+parameter, such as skorch's ``NeuralNetClassifier`` / ``NeuralNetRegressor``) through
+``partial_fit`` with the rate parameter set before each step. Data larger than memory arrives
+as dask collections or an iterable of blocks, cut into mini-batches and computed one block at a
+time; the core package never imports dask or torch.
 """
 
 import inspect
+import sys
 import time
 import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
@@ -38,8 +44,8 @@ DEFAULT_RULE = "divergence_onset"
 _NATIVE_RANGE = (1e-3, 1e3)
 _FOREIGN_RANGE = (1e-6, 100.0)
 _STEPS_PER_DECADE = 15
-# Rate parameters recognised on foreign estimators, in order of preference.
-KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init")
+# Rate parameters recognised on foreign estimators, in order of preference (``lr``: skorch).
+KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init", "lr")
 # Learning-rate policies of scikit-learn estimators that would change the ramp's rates.
 _DECAYING_POLICIES = {"optimal", "invscaling", "adaptive"}
 # scikit-learn's MLPs read batch_size="auto" as min(200, n_samples).
@@ -247,16 +253,23 @@ def lr_range_test(
         ``SGDLinearRegressor``, ``SGDLogisticClassifier``, or any estimator with ``partial_fit``
         and a learning-rate parameter (scikit-learn's ``SGDRegressor``, ``SGDClassifier`` with a
         probabilistic loss, ``MLPRegressor``, ``MLPClassifier`` with ``solver="sgd"`` or
-        ``"adam"``), possibly the last step of a ``Pipeline``, whose earlier steps are then
-        fitted once on the ramp's training data. It is cloned, never modified.
-    X : {array-like, sparse matrix} of shape (n_samples, n_features), or iterable
-        Training data, or an iterable of ``(X_batch, y_batch)`` or ``(X_batch, y_batch,
-        sample_weight_batch)`` mini-batches (for data larger than memory, e.g. the blocks of a
-        dask array); it must yield ``n_steps + 1`` batches, each checked as ``partial_fit``
-        would check it.
-    y : array-like of shape (n_samples,), default=None
-        Targets; None when ``X`` yields mini-batches.
-    sample_weight : array-like of shape (n_samples,), default=None
+        ``"adam"``; skorch's ``NeuralNetClassifier`` and ``NeuralNetRegressor``), possibly the
+        last step of a ``Pipeline``, whose earlier steps are then fitted once on the ramp's
+        training data. It is cloned, never modified. A skorch net makes one optimizer step per
+        ramp step (one epoch on the mini-batch as a single batch, without its ``train_split``
+        and callbacks, which would hold out data or change the rate), on inputs cast to its
+        module's dtype (regression targets as a column).
+    X : {array-like, sparse matrix} of shape (n_samples, n_features), dask collection, or \
+iterable
+        Training data; a dask array or DataFrame (with ``y`` and ``sample_weight`` as dask
+        collections or arrays split like its row chunks); or an iterable of ``(X_block,
+        y_block)`` or ``(X_block, y_block, sample_weight_block)`` blocks of any sizes, dask
+        blocks included. Collections and iterables are streamed: one block is computed at a
+        time, checked as ``partial_fit`` would check it (errors name the block), and cut into
+        consecutive mini-batches of ``batch_size`` rows; they must hold ``n_steps + 1`` of them.
+    y : array-like of shape (n_samples,) or (n_samples, 1), or dask collection, default=None
+        Targets; None when ``X`` is an iterable of blocks.
+    sample_weight : array-like of shape (n_samples,) or dask collection, default=None
         Weights of the samples. They shape the ramp as they shape ``fit``: multiplied by the
         estimator's ``class_weight`` (``"balanced"`` computed over the ramp's training data),
         rescaled to mean 1, applied to each update, and every recorded loss is the weighted
@@ -304,10 +317,12 @@ def lr_range_test(
         ``"learning_rate_init"`` are found automatically).
     batch_size : int, default=None
         Mini-batch size. By default the estimator's own ``batch_size`` (200 for an MLP's
-        ``"auto"``, as scikit-learn reads it), else 32, at most the number of samples; a given
-        ``batch_size`` larger than the data is an error.
+        ``"auto"``, as scikit-learn reads it; a skorch net's ``iterator_train__batch_size`` if
+        set), else 32, at most the number of samples; a given ``batch_size`` larger than the
+        data is an error. Streamed blocks are cut into batches of this size (the last one of the
+        stream may be smaller); ``result.settings["batch_size"]`` is the size used.
     classes : array-like, default=None
-        All class labels; needed for classifiers when ``X`` yields mini-batches.
+        All class labels; needed for classifiers when ``X`` is streamed.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling, the validation split and the copy of the estimator.
 
@@ -480,8 +495,8 @@ def _next_batch(batches):
         return next(batches)
     except StopIteration:
         raise ValueError(
-            "The iterable of mini-batches ran out before the ramp ended; it must yield "
-            "n_steps + 1 batches (lower n_steps or pass more data)."
+            "The streamed data ran out before the ramp ended; it must hold n_steps + 1 "
+            "mini-batches of batch_size rows (lower n_steps or batch_size, or pass more data)."
         ) from None
 
 
@@ -506,10 +521,14 @@ class _Data:
         class_weight = final.get_params().get("class_weight") if is_classifier(final) else None
         batch_size_given = batch_size is not None
         if not batch_size_given:
-            own = getattr(final, "batch_size", None)
+            # skorch trains with iterator_train__batch_size when it is set.
+            own = getattr(final, "iterator_train__batch_size", getattr(final, "batch_size", None))
             if own == "auto":
                 own = _MLP_AUTO_BATCH_SIZE
             batch_size = own if isinstance(own, Integral) else 32
+        block_name = "mini-batch"
+        if _is_lazy(X):
+            X, y, sample_weight, block_name = _dask_blocks(X, y, sample_weight), None, None, "block"
         if y is None:
             if hasattr(X, "shape"):
                 raise ValueError(
@@ -548,12 +567,16 @@ class _Data:
                     f"X must be an array, a sparse matrix or an iterable of (X_batch, y_batch) "
                     f"mini-batches; got {type(X).__name__}."
                 ) from None
-            batches = (
-                checker.training_batch(batch, f"mini-batch {index}")
-                for index, batch in enumerate(stream)
+            blocks = (
+                checker(_computed(block), f"{block_name} {index}")
+                for index, block in enumerate(stream)
             )
-            return cls(final, None, None, None, batches, validation, classes, batch_size)
+            return cls(
+                final, None, None, None, _cut(blocks, batch_size), validation, classes, batch_size
+            )
         classifier = is_classifier(final)
+        if not classifier and np.ndim(y) == 2 and np.shape(y)[1] == 1:
+            y = np.ravel(y)  # the column skorch's regressors take
         X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
@@ -633,20 +656,15 @@ class _Data:
 
 
 class _PairChecker:
-    """Checks ``(X, y[, sample_weight])`` data of the ramp (a streamed mini-batch or the
-    validation data) as ``partial_fit`` would: lengths, finite values, non-negative weights,
-    the width of the first data, labels within ``classes``; errors name the data, e.g.
-    ``"mini-batch 7"``. Returns ``(X, y, weights)``, the weights combined with the class
-    weights (None when there are none)."""
+    """Checks ``(X, y[, sample_weight])`` data of the ramp (a streamed block or the validation
+    data) as ``partial_fit`` would: lengths, finite values, non-negative weights, the width of
+    the first data, labels within ``classes``; errors name the data, e.g. ``"mini-batch 7"``.
+    Returns ``(X, y, weights)``, the weights combined with the class weights (None when there
+    are none)."""
 
     def __init__(self, classifier, classes, class_weight, n_features=None):
         self.classifier, self.classes, self.class_weight = classifier, classes, class_weight
         self.n_features, self.width_of = n_features, "the training data"
-
-    def training_batch(self, data, where):
-        """A streamed mini-batch, its weights rescaled to mean 1 as ``partial_fit`` does."""
-        X, y, weights = self(data, where)
-        return X, y, _unit_mean(weights)
 
     def weights(self, y, sample_weight):
         """``sample_weight`` times the class weights of ``y`` (None when both are absent)."""
@@ -689,6 +707,110 @@ class _PairChecker:
         if weights is not None and not weights.any():
             raise ValueError(f"{name} has zero weight in every sample; nothing to learn from.")
         return X, y, weights
+
+
+def _is_lazy(data):
+    """Whether ``data`` is a dask collection (dask's protocol; dask itself is not imported)."""
+    return hasattr(data, "__dask_graph__")
+
+
+def _computed(block):
+    """A streamed ``(X, y[, w])`` block with its dask parts computed together."""
+    if _is_lazy(block):
+        block = block.compute()
+    if isinstance(block, (tuple, list)) and any(_is_lazy(part) for part in block):
+        # A dask collection in the block means dask is loaded.
+        block = sys.modules["dask"].compute(*block)
+    return block
+
+
+def _dask_blocks(X, y, sample_weight):
+    """The ``(X, y[, w])`` row blocks of a dask array or DataFrame X, still lazy.
+
+    ``y`` and ``sample_weight`` are dask collections with as many row blocks (dask arrays are
+    rechunked like X's rows), or arrays split like X's row chunks; a dask array's column chunks
+    are merged first.
+    """
+    if y is None:
+        raise ValueError("y is None: pass the targets of the dask collection X.")
+    if hasattr(X, "blocks"):  # array
+        if X.ndim == 2 and X.numblocks[1] > 1:
+            X = X.rechunk({1: -1})
+        rows = X.chunks[0]
+    else:  # DataFrame
+        rows = None
+    parts = [_row_blocks(X)]
+    for name, data in (("y", y), ("sample_weight", sample_weight)):
+        if data is None:
+            continue
+        if _is_lazy(data):
+            if hasattr(data, "blocks") and rows is not None and data.chunks[0] != rows:
+                data = data.rechunk({0: rows})
+            split = _row_blocks(data)
+        elif rows is not None and np.isfinite(rows).all():
+            split = np.split(np.asarray(data), np.cumsum(rows)[:-1])
+        else:
+            raise ValueError(
+                f"X is a dask collection of unknown row chunks; pass {name} as a dask "
+                "collection partitioned like X."
+            )
+        if len(split) != len(parts[0]):
+            raise ValueError(
+                f"X has {len(parts[0])} row blocks but {name} has {len(split)}; partition them "
+                "alike (e.g. y.rechunk(X.chunks[0]))."
+            )
+        parts.append(split)
+    return zip(*parts, strict=True)
+
+
+def _row_blocks(collection):
+    """The lazy row blocks of a dask array, DataFrame or Series."""
+    if hasattr(collection, "blocks"):
+        return [collection.blocks[i] for i in range(collection.numblocks[0])]
+    return [collection.partitions[i] for i in range(collection.npartitions)]
+
+
+def _cut(blocks, batch_size):
+    """Consecutive mini-batches of ``batch_size`` rows cut from checked ``(X, y, weights)``
+    blocks of any sizes (the last may be smaller), weights rescaled to mean 1 per batch as
+    ``partial_fit`` does."""
+    carry = None
+    for block in blocks:
+        if carry is not None:
+            block = _concatenate(carry, block)
+        X, y, weights = block
+        n_full = X.shape[0] - X.shape[0] % batch_size
+        for start in range(0, n_full, batch_size):
+            yield _batch(block, slice(start, start + batch_size))
+        carry = _rows(block, slice(n_full, None)) if n_full < X.shape[0] else None
+    if carry is not None:
+        yield _batch(carry, slice(None))
+
+
+def _rows(block, rows):
+    X, y, weights = block
+    return X[rows], y[rows], None if weights is None else weights[rows]
+
+
+def _batch(block, rows):
+    X, y, weights = _rows(block, rows)
+    if weights is not None and not weights.any():
+        raise ValueError(
+            "A mini-batch cut from the stream has zero weight in every sample; nothing to "
+            "learn from. Check the weights."
+        )
+    return X, y, _unit_mean(weights)
+
+
+def _concatenate(first, second):
+    """Rows of ``first`` then ``second`` (weights of 1 where one side has none)."""
+    stack = sparse.vstack if sparse.issparse(first[0]) or sparse.issparse(second[0]) else np.vstack
+    X = stack([first[0], second[0]])
+    y = np.concatenate([first[1], second[1]])
+    if first[2] is None and second[2] is None:
+        return X, y, None
+    weights = [np.ones(len(part[1])) if part[2] is None else part[2] for part in (first, second)]
+    return X, y, np.concatenate(weights)
 
 
 def _unit_mean(weights):
@@ -785,7 +907,15 @@ class _NativeModel:
 
 
 class _PartialFitModel:
-    """Drives a foreign estimator through ``partial_fit`` and its rate parameter."""
+    """Drives a foreign estimator through ``partial_fit`` and its rate parameter.
+
+    A skorch net (``skorch.NeuralNet``) trains without its ``train_split`` and callbacks, on the
+    whole mini-batch as one batch for one epoch; each call must make exactly one optimizer
+    step, counted by a hook on its optimizer. It draws its initial weights, dropout and data
+    loading from a torch random state of its own, seeded by ``seed``. Its rate ``lr`` is set with
+    ``set_params``, which updates the live optimizer's parameter groups without rebuilding it
+    (momentum and Adam state survive), and its inputs are cast to its module's dtype.
+    """
 
     def __init__(self, estimator, lr_param, classes, seed):
         if not hasattr(estimator, "partial_fit"):
@@ -821,10 +951,19 @@ class _PartialFitModel:
         if "class_weight" in params:  # the ramp's weights hold the class weights already
             self.prototype.set_params(class_weight=None)
         self.takes_weights = "sample_weight" in inspect.signature(estimator.partial_fit).parameters
+        skorch = sys.modules.get("skorch")  # loaded if estimator is a skorch net
+        self.skorch = skorch is not None and isinstance(estimator, skorch.NeuralNet)
+        if self.skorch:
+            # skorch would hold out a validation split, run max_epochs epochs, cut the batch
+            # by batch_size and let callbacks (e.g. LRScheduler) change the rate.
+            self.prototype.set_params(
+                train_split=None, callbacks="disable", iterator_train__batch_size=-1
+            )
         # One partial_fit call must make one update: MLPs split a call by their batch_size.
-        self.batch_size_param = "batch_size" in params
+        self.batch_size_param = "batch_size" in params and not self.skorch
         if "random_state" in params:
             self.prototype.set_params(random_state=seed)
+        self.seed = seed
         self.lr_param = lr_param
         self.classifier = is_classifier(estimator)
         if self.classifier and not hasattr(self.prototype, "predict_proba"):
@@ -840,6 +979,41 @@ class _PartialFitModel:
     def reset(self):
         self.model = clone(self.prototype)
         self.fitted = False
+        if self.skorch:
+            self.torch_state = None
+            with self._torch_random_state():
+                self.model.initialize()
+            self.steps = 0
+            self.model.optimizer_.register_step_post_hook(self._count_step)
+            parameter = next(self.model.module_.parameters(), None)
+            self.dtype = np.dtype("float32" if parameter is None else _numpy_dtype(parameter))
+
+    @contextmanager
+    def _torch_random_state(self):
+        """Run with the net's own torch random state, seeded by ``seed`` at ``reset`` (initial
+        weights, dropout, data loaders), leaving torch's global random state as it was."""
+        torch = sys.modules["torch"]
+        with torch.random.fork_rng(devices=[]):
+            if self.torch_state is None:
+                torch.manual_seed(self.seed)
+            else:
+                torch.random.set_rng_state(self.torch_state)
+            yield
+            self.torch_state = torch.random.get_rng_state()
+
+    def _count_step(self, optimizer, args, kwargs):
+        self.steps += 1
+
+    def _inputs(self, X, y):
+        """``X`` and ``y`` as a skorch module takes them: X in its dtype, integer labels as
+        int64, regression targets in its dtype as a column."""
+        if not self.skorch:
+            return X, y
+        if np.issubdtype(X.dtype, np.number) and X.dtype != self.dtype:
+            X = X.astype(self.dtype)
+        if self.classifier:
+            return X, (y.astype(np.int64) if np.issubdtype(y.dtype, np.integer) else y)
+        return X, y.astype(self.dtype).reshape(len(y), -1)
 
     def stable_rate(self, X, y, weights, batch_size):
         """None: nothing tells a foreign estimator's stable rate."""
@@ -851,31 +1025,65 @@ class _PartialFitModel:
         if self.batch_size_param:
             self.model.set_params(batch_size=X.shape[0])
         extra = {"classes": self.classes} if self.classifier else {}
+        if self.skorch:
+            extra["epochs"] = 1
         if weights is not None:
             if not self.takes_weights:
                 raise TypeError(
-                    f"{type(self.model).__name__}.partial_fit takes no sample_weight (in this "
-                    "scikit-learn version), so the ramp cannot weigh the samples or classes."
+                    f"{type(self.model).__name__}.partial_fit takes no sample_weight, so the "
+                    "ramp cannot weigh the samples or classes."
                 )
             extra["sample_weight"] = weights
         try:
-            self.model.partial_fit(X, y, **extra)
+            with self._torch_random_state() if self.skorch else nullcontext():
+                self.model.partial_fit(*self._inputs(X, y), **extra)
         except (ValueError, FloatingPointError, OverflowError) as error:
             if not self.fitted:
                 raise
             raise _Diverged(rate, error) from error
+        if self.skorch:
+            steps, self.steps = self.steps, 0
+            if steps != 1:
+                raise RuntimeError(
+                    f"{type(self.model).__name__}.partial_fit(X, y, epochs=1) made {steps} "
+                    "optimizer steps on one mini-batch, but each ramp step must make exactly "
+                    "one; a net that overrides fit_loop or get_iterator must keep skorch's "
+                    "one step per batch of iterator_train."
+                )
         self.fitted = True
         self.n_updates += 1
         return before
 
     def loss(self, X, y, weights):
-        if self.classifier:
-            proba = self.model.predict_proba(X)
-            if not np.isfinite(proba).all():
-                return np.inf
-            return log_loss(y, proba, labels=self.classes, sample_weight=weights)
-        residual = self.model.predict(X) - np.asarray(y)
-        return 0.5 * float(np.average(residual**2, weights=weights))
+        X_in = self._inputs(X, y)[0]
+        with self._torch_random_state() if self.skorch else nullcontext():
+            predict = self.model.predict_proba if self.classifier else self.model.predict
+            predictions = predict(X_in)
+        if not self.classifier:
+            return _half_squared_error(predictions, y, weights)
+        if not np.isfinite(predictions).all():
+            return np.inf
+        return log_loss(y, predictions, labels=self.classes, sample_weight=weights)
+
+
+def _half_squared_error(predictions, y, weights):
+    """Weighted mean of ``(prediction - y) ** 2 / 2``; predictions of shape (n, 1), as skorch's
+    regressors make, are compared with targets of shape (n,) row by row, never broadcast."""
+    predictions, y = np.asarray(predictions, dtype=float), np.asarray(y, dtype=float)
+    if predictions.size != y.size:
+        raise ValueError(
+            f"The estimator predicted an array of shape {predictions.shape} for targets of "
+            f"shape {y.shape}."
+        )
+    squared = (predictions.reshape(y.shape) - y) ** 2
+    if squared.ndim > 1:  # multi-output: the mean over outputs, per sample
+        squared = squared.mean(axis=1)
+    return 0.5 * float(np.average(squared, weights=weights))
+
+
+def _numpy_dtype(tensor):
+    """The numpy dtype of a torch tensor, e.g. float32 (torch is not imported)."""
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def _set_rate(model, lr_param, rate):
@@ -883,7 +1091,8 @@ def _set_rate(model, lr_param, rate):
 
     ``MLP*.partial_fit`` builds its optimizer on the first call and ignores later changes of
     ``learning_rate_init``; its optimizers (sklearn.neural_network._stochastic_optimizers) read
-    ``learning_rate`` (SGD) and ``learning_rate_init`` (Adam) attributes.
+    ``learning_rate`` (SGD) and ``learning_rate_init`` (Adam) attributes. skorch's
+    ``set_params(lr=...)`` sets the live optimizer's rate itself.
     """
     model.set_params(**{lr_param: rate})
     optimizer = getattr(model, "_optimizer", None)

@@ -156,10 +156,10 @@ def test_stream_of_batches_equals_arrays(quadratic):
     X, y = quadratic
     params = dict(min_lr=1e-3, max_lr=1.0, n_steps=30, extend_decades=0, random_state=0)
     arrays = lr_range_test(NO_INTERCEPT, X, y, batch_size=len(X), **params)
-    stream = lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(31)), **params)
+    stream = lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(31)), batch_size=len(X), **params)
     np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
     with pytest.raises(ValueError, match="ran out before the ramp ended"):
-        lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(10)), **params)
+        lr_range_test(NO_INTERCEPT, ((X, y) for _ in range(10)), batch_size=len(X), **params)
     with pytest.raises(ValueError, match="restart_steps replays the same mini-batches"):
         lr_range_test(NO_INTERCEPT, iter([(X, y)]), restart_steps=2)
     with pytest.raises(ValueError, match="step_unit='epoch' needs arrays"):
@@ -378,6 +378,34 @@ def test_a_heavy_tailed_loss_early_is_not_a_divergence(quadratic):
     ]
     batches[2][1][0] = 20 * np.abs(y).max()  # the loss measured after step 1
     result = lr_range_test(
-        NO_INTERCEPT, iter(batches), min_lr=1e-4, max_lr=1e-1, n_steps=39, extend_decades=0
+        NO_INTERCEPT,
+        iter(batches),
+        min_lr=1e-4,
+        max_lr=1e-1,
+        n_steps=39,
+        extend_decades=0,
+        batch_size=8,
     )
     assert result.diverged_at is None and len(result.losses) == 39
+
+
+class ColumnSGDRegressor(SGDRegressor):
+    """SGDRegressor predicting a column of shape (n, 1), as skorch's NeuralNetRegressor does."""
+
+    def predict(self, X):
+        return super().predict(X).reshape(-1, 1)
+
+
+def test_column_predictions_are_compared_row_by_row():
+    """(n, 1) predictions minus (n,) targets must not broadcast to an n x n matrix: the losses
+    equal those of partial_fit steps replayed by hand on the same batches."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    batches = [(X[i : i + 32], y[i : i + 32]) for i in range(0, 32 * 13, 32)]
+    params = dict(min_lr=1e-4, max_lr=0.1, n_steps=12, extend_decades=0, smoothing=0.0)
+    result = lr_range_test(ColumnSGDRegressor(shuffle=False), iter(batches), **params)
+    model, expected = SGDRegressor(shuffle=False, learning_rate="constant"), []
+    for (Xb, yb), (Xn, yn), rate in zip(batches, batches[1:], result.learning_rates, strict=False):
+        model.set_params(eta0=rate).partial_fit(Xb, yb)
+        expected.append(0.5 * np.mean((model.predict(Xn) - yn) ** 2))
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-12)

@@ -65,7 +65,9 @@ def test_stream_triples_and_weighted_validation_equal_arrays(weighted_quadratic)
     arrays = lr_range_test(
         NO_INTERCEPT, X, y, sample_weight=w, batch_size=len(X), validation=(X, y, w), **params
     )
-    stream = lr_range_test(NO_INTERCEPT, ((X, y, w) for _ in range(31)), **params)
+    stream = lr_range_test(
+        NO_INTERCEPT, ((X, y, w) for _ in range(31)), batch_size=len(X), **params
+    )
     np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
     np.testing.assert_allclose(
         arrays.losses, weighted_gd(X, y, w, np.geomspace(1e-3, 1.0, 30)), rtol=1e-9
