@@ -113,7 +113,7 @@ for setting, cells in DEFAULTS.items():
 # ``extend_decades=0``: 100 rates, and a stop at ``max_lr`` as in the four finders. One more
 # difference stays: sklearn-lrf tests the smoothed loss against its best only after a warm-up
 # of a tenth of the rates, where fastai tests from the first point; a stop within the first
-# ten points would differ, and none happens here.
+# ten points would differ.
 
 CONFIGS = {
     "fastai": dict(min_lr=1e-7, max_lr=10.0, smoothing=0.98, diverge_threshold=4.0),
