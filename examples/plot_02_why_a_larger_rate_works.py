@@ -362,7 +362,7 @@ handles = [
     Line2D([], [], color=RULE_COLORS["lag_corrected"], lw=1.5, label="lag_corrected"),
 ]
 fig.legend(handles=handles, loc="outside right center", fontsize=9)
-fig.suptitle("Raw and smoothed range-test curves (default ramp: 1e-7 to 10 in 100 steps)")
+fig.suptitle("Raw and smoothed range-test curves (default ramp, placed from the data)")
 plt.show()
 
 # %%

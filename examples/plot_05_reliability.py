@@ -158,12 +158,13 @@ for name in problems:
 # ``divergence_onset``, as well as ``lag_corrected`` and fastai's ``minimum``, moving by small
 # factors on both problems: on diabetes within a factor 2.5 over seeds and 1.4 over folds; on breast
 # cancer more (up to 7 over seeds and 14 over batch sizes, a standard deviation of 0.2 to 0.4 in
-# log10), because a classifier's loss turns up gradually and the onset of its blow-up is less sharp.
-# ``steepest`` is the most scattered rule: the steepest descent of a noisy curve can sit almost
-# anywhere along its falling part. ``slide`` is *stable but wrong* on diabetes (its picks are in the
-# "rate" column of the next table): its threshold of 0.005 is in loss units, tiny against a squared
-# error in the thousands, so it slides to the start of the curve every time. Stability is not
-# correctness.
+# log10), where the loss turns up gradually (see the breast-cancer ramps at the end of
+# :ref:`sphx_glr_auto_examples_plot_01_how_the_finder_works.py`) and the onset of the blow-up is
+# less sharp. ``steepest`` is the most scattered rule: the steepest descent of a noisy curve can sit
+# almost anywhere along its falling part. ``slide`` is *stable but wrong* on diabetes (its picks are
+# in the "rate" column of the next table): its threshold of 0.005 is in loss units, tiny against a
+# squared error in the thousands, so it slides to the start of the curve every time. Stability is
+# not correctness.
 #
 # ``valley`` is stable within one kind of curve, yet its fold picks sit apart from its single-run
 # picks on diabetes, two to three times lower. The reason is in the curves themselves: a fold's
@@ -309,12 +310,12 @@ plt.show()
 # Conclusions
 # -----------
 #
-# * Run-to-run noise matters little for the default rule: its picks move within a factor of
-#   a few across seeds, batch sizes and folds (most on breast cancer, where the spread is
-#   0.2 to 0.4 decade), and the second table shows that its worst single run scores close to
-#   its best (on diabetes, a worst seed above ``lag_corrected``'s best; on breast cancer
-#   within four samples). One range test is enough for it, which supports
-#   ``LRFinderSearch``'s default of ``cv=None``.
+# * Run-to-run noise matters little for the default rule: its picks move by small factors across
+#   seeds, batch sizes and folds (most on breast cancer: up to 14 across batch sizes, a spread of
+#   0.2 to 0.4 decade), and the second table shows that its worst single run scores close to its
+#   best (on diabetes, its worst seed is about as good as ``lag_corrected``'s best; on breast cancer
+#   within four samples). One range test is enough for it, which supports ``LRFinderSearch``'s
+#   default of ``cv=None``.
 # * Where a rule scatters (``steepest``; ``minimum`` on diabetes), the scatter costs score:
 #   compare the "worst" and "best" columns. There the median over folds steers clear of the
 #   worst single runs, because one outlying fold cannot move a median of five.
