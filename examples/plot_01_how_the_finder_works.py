@@ -190,8 +190,8 @@ plt.show()
 # this lands: an order of magnitude below the raw minimum and several times below
 # :math:`1/\lambda_{\max}`, where the raw loss has only started to fall. On this toy, where
 # training is fast and the limit sharp, the benchmark's typical factor is a cautious one;
-# ``lag_corrected`` (+) lands a little higher, ``minimum`` (a tenth of the smoothed minimum)
-# about as high.
+# ``lag_corrected`` (+) and ``minimum`` (a tenth of the smoothed minimum) land about 2.5 times
+# higher, closer to :math:`1/\lambda_{\max}`.
 #
 # Two things make the stop late, and the full-batch case separates them.
 #
@@ -503,11 +503,13 @@ plt.show()
 #   mini-batch ramps stop far sooner than the full-batch ramp: mini-batch noise keeps feeding
 #   error into the top eigen-direction, so an unstable rate has something to amplify at once.
 # * With batches of one sample the ramp stops far *below* every limit (the first row's
-#   ``ramp stop``). Each point's loss is then one sample's squared error, which jumps by
-#   orders of magnitude from point to point; one unlucky point lifts the smoothed loss above 4
-#   times its best, a false alarm. The default rule reads the same noisy raw losses and its
-#   pick falls to the ramp's first rate (the finder warns). A range test needs batches large
-#   enough for its losses to mean something.
+#   ``ramp stop``, 30 times below ``"auto"``). Each update's training loss is then one
+#   sample's squared error, which jumps by three orders of magnitude from one sample to the
+#   next; the training session's explosion check (a loss over 1000 times its best) takes such
+#   a jump for a blow-up and ends the ramp, a false alarm. The default rule reads the same
+#   noisy raw losses, finds an "onset" among the first points, and its pick lands next to the
+#   ramp's first rate (the ``onset`` column), where it is useless, and without a warning. A
+#   range test needs batches large enough for its losses to mean something.
 # * From batches of 8 up, the default rule's picks sit 5 to 7 times below
 #   :math:`1/\lambda_{\max}`, and over 10 times below the limit; the full-batch pick is
 #   close to :math:`2/\lambda_{\max}`, read off the late onset of the full-batch ramp. The
