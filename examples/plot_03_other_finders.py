@@ -245,19 +245,20 @@ sets = [
 # Cut at max_lr, some of these ramps end before the loss turns up ("diverged: no" below), and
 # sklearn-lrf warns that their curve has no turn; the peers' finders do not, and reproducing
 # them is the point here, so the warning is silenced.
-warnings.filterwarnings("ignore", message="The loss never blew up", category=UserWarning)
 for data in sets:
-    data["results"] = {
-        finder: lr_range_test(
-            make_estimator(data),
-            data["X_train"],
-            data["y_train"],
-            random_state=0,
-            **FIXED,
-            **params,
-        )
-        for finder, params in CONFIGS.items()
-    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The loss never blew up", category=UserWarning)
+        data["results"] = {
+            finder: lr_range_test(
+                make_estimator(data),
+                data["X_train"],
+                data["y_train"],
+                random_state=0,
+                **FIXED,
+                **params,
+            )
+            for finder, params in CONFIGS.items()
+        }
 
 
 def fastai_window_minimum(result, num_it=100):
