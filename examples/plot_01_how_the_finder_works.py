@@ -498,18 +498,17 @@ plt.show()
 # * :math:`2/L(b)` is never above the exact limit, because it bounds the spread by the
 #   largest sample norm. ``"auto"`` starts at half of it, so it is safe by construction, like
 #   :math:`1/\lambda_{\max}` for full-batch descent.
-# * From batches of 2 up, the ramp stops above every limit (2 to 4 times
+# * At every batch size the ramp stops above every limit (2 to 4 times
 #   :math:`2/\lambda_{\max}`), for the two reasons seen in the full-batch case, and the
 #   mini-batch ramps stop far sooner than the full-batch ramp: mini-batch noise keeps feeding
 #   error into the top eigen-direction, so an unstable rate has something to amplify at once.
-# * With batches of one sample the ramp stops far *below* every limit (the first row's
-#   ``ramp stop``, 30 times below ``"auto"``). Each update's training loss is then one
-#   sample's squared error, which jumps by three orders of magnitude from one sample to the
-#   next; the training session's explosion check (a loss over 1000 times its best) takes such
-#   a jump for a blow-up and ends the ramp, a false alarm. The default rule reads the same
-#   noisy raw losses, finds an "onset" among the first points, and its pick lands next to the
-#   ramp's first rate (the ``onset`` column), where it is useless, and without a warning. A
-#   range test needs batches large enough for its losses to mean something.
+# * With batches of one sample, each recorded loss is one sample's squared error, which jumps
+#   by orders of magnitude from one sample to the next. The ramp copes (its stop waits for the
+#   smoothed loss, and the training loop's own explosion check, meant for epochs, is off during
+#   a ramp), but the default rule reads the raw losses, finds an "onset" among the first
+#   points, and its pick lands next to the ramp's first rate (the ``onset`` column), where it
+#   is useless. The finder warns and advises measuring the curve on held-out data
+#   (``validation=0.1``). A range test needs losses that mean something.
 # * From batches of 8 up, the default rule's picks sit 5 to 7 times below
 #   :math:`1/\lambda_{\max}`, and over 10 times below the limit; the full-batch pick is
 #   close to :math:`2/\lambda_{\max}`, read off the late onset of the full-batch ramp. The

@@ -203,6 +203,7 @@ def train(
     plateau_reductions=0,
     validation_score=None,
     observer=None,
+    growth_check=True,
     verbose=0,
     name="SGD",
 ):
@@ -239,6 +240,10 @@ def train(
         of this update and ``loss`` the mean loss of this mini-batch (data term, unweighted
         mean of the weighted per-sample losses) under the weights *before* this update. A true
         return value stops training.
+    growth_check : bool, default=True
+        Raise :class:`DivergenceError` when an epoch's loss grows over ``DIVERGENCE_GROWTH``
+        times its best. The range test, whose "epochs" are single mini-batches (one sample's
+        loss can vary that much by noise), turns it off and judges divergence itself.
     verbose : int, default=0
         Print one line per epoch when positive.
     name : str
@@ -291,8 +296,10 @@ def train(
         if not (np.isfinite(params.coef).all() and np.isfinite(params.intercept).all()):
             _diverged(name, params.n_epochs, rates[-1], "the coefficients became non-finite")
         epoch_loss = total_loss / n_samples + settings.penalty(params.coef)
-        if epoch_loss > DIVERGENCE_GROWTH * params.best_epoch_loss > 0 and (
-            epoch_loss > params.first_epoch_loss
+        if (
+            growth_check
+            and epoch_loss > DIVERGENCE_GROWTH * params.best_epoch_loss > 0
+            and epoch_loss > params.first_epoch_loss
         ):
             _diverged(
                 name,

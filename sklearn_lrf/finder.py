@@ -402,14 +402,16 @@ iterable
             "max_lr or extend_decades, or check that the loss can grow (e.g. a log loss on "
             "separable classes).",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # past scikit-learn's validate_params wrapper, to the caller
         )
     elif stop >= 3 and suggestions[rule] <= learning_rates[0]:
         warnings.warn(
             f"The {rule} rule's pick fell at or below the ramp's first rate {learning_rates[0]:.3g}"
-            " (the curve shows no safe rate above it). Lower min_lr, or scale the features.",
+            " (the curve shows no safe rate above it). Lower min_lr or scale the features; if "
+            "the raw losses are very noisy (a batch of a few samples), measure them on held-out "
+            "data with validation=0.1.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # past scikit-learn's validate_params wrapper, to the caller
         )
     if stop < 3:
         warnings.warn(
@@ -418,7 +420,7 @@ iterable
             f"to {min_lr / 1e3:.1g}), scale the features (StandardScaler), or raise "
             "diverge_threshold.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # past scikit-learn's validate_params wrapper, to the caller
         )
     return LRFinderResult(
         learning_rates=learning_rates,
@@ -892,6 +894,7 @@ class _NativeModel:
                 max_epochs=1,
                 rng=None,
                 observer=lambda step, rate, loss, params: losses.append(loss),
+                growth_check=False,
             )
         except _sgd.DivergenceError as error:
             # Its epoch count means nothing here: every ramp step is one call of train.
