@@ -409,3 +409,16 @@ def test_column_predictions_are_compared_row_by_row():
         model.set_params(eta0=rate).partial_fit(Xb, yb)
         expected.append(0.5 * np.mean((model.predict(Xn) - yn) ** 2))
     np.testing.assert_allclose(result.losses, expected, rtol=1e-12)
+
+
+def test_single_sample_batches_do_not_stop_the_ramp_early():
+    """One sample's loss jumps 1000x by noise: the training loop's epoch growth check would
+    take that for a blow-up (it stopped such ramps 30x below the 'auto' rate)."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, 2.0, 3.0]) + rng.normal(size=200)
+    auto = SGDLinearRegressor(batch_size=1, random_state=0).fit(X, y).learning_rate_.lr
+    with pytest.warns(UserWarning, match="validation=0.1"):  # the raw curve is too noisy
+        result = lr_range_test(SGDLinearRegressor(batch_size=1), X, y, random_state=0)
+    assert result.stop_reason.startswith("diverged at learning rate")
+    assert result.learning_rates[result.diverged_at] > auto
