@@ -174,7 +174,7 @@ class Data:
     decimal: str | None = None
 
 
-def csv_format(args):
+def inspect_csv(args):
     """``(separator, decimal mark, size in bytes)`` of ``--csv``; None for a bundled dataset.
 
     Checks what can be checked before the heavy imports.
@@ -189,7 +189,7 @@ def csv_format(args):
         raise UsageError(f"cannot read {args.csv}: {_one_line(error)}") from None
 
 
-def load_data(args, csv_format, progress):
+def load_data(args, csv_info, progress):
     """Read the bundled dataset or the CSV file of ``args`` into a :class:`Data`."""
     if args.csv is None:
         from sklearn import datasets
@@ -199,7 +199,7 @@ def load_data(args, csv_format, progress):
     import numpy as np
     import pandas as pd
 
-    separator, decimal, size = csv_format
+    separator, decimal, size = csv_info
     try:
         with _step(progress, f"reading {args.csv} ({size / 1e6:.1f} MB)"):
             frame = pd.read_csv(args.csv, sep=separator, decimal=decimal)
@@ -233,6 +233,13 @@ def load_data(args, csv_format, progress):
         values = frame[column]
         filled = int(values.notna().sum())
         distinct = values.nunique()
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().sum() >= FREE_TEXT_SHARE * filled > 0:
+            text = values[values.notna() & numbers.isna()].iloc[0]
+            raise UsageError(
+                f"column {column!r} holds numbers and text such as {text!r}; make it all numbers "
+                "(an empty field for a missing value) or all text"
+            )
         if filled == 0:
             dropped[str(column)] = "empty"
         elif distinct > max(FREE_TEXT_MIN_DISTINCT, FREE_TEXT_SHARE * filled):
@@ -310,7 +317,7 @@ def check_target(y, classification, cv, target_name):
 
 
 @contextmanager
-def _step(progress, message, every=5.0):
+def _step(progress, message, every=3.0):
     """Say that ``message`` starts, then every ``every`` seconds that it still runs."""
     progress(message)
     if progress is _silent:
@@ -321,7 +328,7 @@ def _step(progress, message, every=5.0):
 
     def beat():
         while not done.wait(every):
-            progress(f"  still {message} ({time.perf_counter() - started:.0f} s)")
+            progress(f"  still running ({time.perf_counter() - started:.0f} s)")
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
@@ -402,7 +409,7 @@ def run(args, progress):
             f"--min-lr must be below --max-lr, got {args.min_lr:g} and {args.max_lr:g}"
         )
     _check_writable(args.output)
-    csv = csv_format(args)
+    csv_info = inspect_csv(args)
     plot_format = _check_plot_format(args.output)
     with _step(progress, "importing scikit-learn and numba"):
         import numpy as np
@@ -411,7 +418,7 @@ def run(args, progress):
         from . import LRFinderDisplay, LRFinderSearch
 
     started = time.perf_counter()
-    data = load_data(args, csv, progress)
+    data = load_data(args, csv_info, progress)
     load_seconds = time.perf_counter() - started
     classification = is_classification(data.y, args.task)
     check_target(data.y, classification, args.cv, repr(args.target) if args.csv else "the target")

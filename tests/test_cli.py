@@ -158,6 +158,11 @@ def _rows(count, last):
             "too few for --cv",
         ),
         ("a,b,y\n" + _rows(40, lambda i: "inf" if i == 3 else i), ["--target", "y"], "infinite"),
+        (
+            "a,b,c,y\n" + _rows(40, lambda i: f"{'?' if i == 5 else i / 2},{i % 2}"),
+            ["--target", "y"],
+            "column 'c' holds numbers and text such as '?'; make it all numbers",
+        ),
         ("a,b,y\n" + _rows(40, lambda i: 1), ["--target", "y"], "has a single value ('1')"),
         (
             "a,b,y\n" + _rows(40, lambda i: "ab"[i % 2]),
@@ -363,7 +368,7 @@ def test_a_long_step_says_it_is_still_running():
     with _step(progress, "reading big.csv", every=0.01):
         assert beat.wait(timeout=60)  # the step lasts until the reporter has spoken
     assert messages[0] == "reading big.csv"
-    assert messages[1].startswith("  still reading big.csv (")
+    assert messages[1].startswith("  still running (")
 
 
 def test_a_format_matplotlib_cannot_write_here_is_refused_up_front(monkeypatch, capsys):
