@@ -67,6 +67,13 @@ def _n_steps(text):
     return value
 
 
+def _separator(text):
+    separator = "\t" if text in ("tab", "\\t") else text
+    if len(separator) != 1:
+        raise argparse.ArgumentTypeError(f"must be one character or 'tab', got {text!r}")
+    return separator
+
+
 def build_parser():
     """The argument parser of ``sklearn-lrf``."""
     parser = _Parser(
@@ -91,8 +98,9 @@ def build_parser():
     data.add_argument("--target", help="target column of --csv (required with --csv)")
     data.add_argument(
         "--sep",
-        help="field separator of --csv (default: sniffed among , ; tab |; a ';' file with "
-        "numbers like 1,5 is read with decimal commas)",
+        type=_separator,
+        help="field separator of --csv: one character, or 'tab' (default: sniffed among , ; "
+        "tab |). A ';' file with numbers like 1,5 is read with decimal commas",
     )
     data.add_argument(
         "--task",

@@ -79,7 +79,7 @@ def _json_run(capsys, *args):
 
 @pytest.mark.parametrize(
     "separator, decimal, read_with",
-    [(";", ",", []), ("\t", ".", []), ("|", ".", []), (";", ",", ["--sep", ";"])],
+    [(";", ",", []), ("\t", ".", []), ("|", ".", []), ("\t", ".", ["--sep", "tab"])],
 )
 def test_csv_separator_and_decimal_comma_are_sniffed(
     tmp_path, capsys, separator, decimal, read_with
@@ -91,7 +91,8 @@ def test_csv_separator_and_decimal_comma_are_sniffed(
     path = tmp_path / "data.csv"
     frame.to_csv(path, sep=separator, decimal=decimal, index=False)
     out = tmp_path / "p.png"
-    report = _json_run(capsys, "--csv", str(path), "--target", "target", "--output", str(out))
+    argv = ["--csv", str(path), "--target", "target", "--output", str(out), *read_with]
+    report = _json_run(capsys, *argv)
     assert report["dataset"]["separator"] == separator
     assert report["dataset"]["decimal"] == decimal
     assert report["dataset"]["n_numeric_columns"] == 9  # decimal commas read as numbers
@@ -119,6 +120,7 @@ def test_sep_overrides_sniffing(tmp_path, capsys):
         (["--min-lr", "1", "--max-lr", "0.1"], "--min-lr must be below --max-lr, got 1 and 0.1"),
         (["--n-steps", "4"], "argument --n-steps: must be at least 5, got 4"),
         (["--n-jobs", "0"], "--n-jobs must be a positive number of jobs, or negative"),
+        (["--sep", ";;"], "argument --sep: must be one character or 'tab', got ';;'"),
         (["--output", "no/such/folder/plot.png"], "folder of --output does not exist"),
     ],
 )
