@@ -382,6 +382,12 @@ def _main(argv):
     except (ValueError, FloatingPointError, OSError) as error:  # raised by the work itself
         print(f"sklearn-lrf: error: {_one_line(error)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("sklearn-lrf: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # anything else is a bug: still one line, with its type
+        print(f"sklearn-lrf: error: {type(error).__name__}: {_one_line(error)}", file=sys.stderr)
+        return 1
     report["warnings"] = _warning_summary(caught)
     if args.json:
         print(json.dumps(report, indent=2, allow_nan=False))

@@ -213,6 +213,24 @@ def test_a_failure_inside_the_work_is_one_line_and_exit_1(tmp_path, capsys, monk
     assert capsys.readouterr().err == "sklearn-lrf: error: first line second line\n"
 
 
+@pytest.mark.parametrize(
+    "error, status, expected",
+    [
+        (KeyboardInterrupt(), 130, "sklearn-lrf: interrupted\n"),
+        (RuntimeError("a bug\n  here"), 1, "sklearn-lrf: error: RuntimeError: a bug here\n"),
+    ],
+)
+def test_an_interrupt_or_unexpected_error_is_one_line(
+    tmp_path, capsys, monkeypatch, error, status, expected
+):
+    def fail(self, X, y):
+        raise error
+
+    monkeypatch.setattr(LRFinderSearch, "fit", fail)
+    assert main(["--dataset", "iris", "--quiet", "--output", str(tmp_path / "p.png")]) == status
+    assert capsys.readouterr().err == expected
+
+
 def test_task_rule_and_estimator_options(tmp_path, capsys):
     status = main(
         [
@@ -373,12 +391,12 @@ def test_a_long_step_says_it_is_still_running():
     assert messages[1].startswith("  still running (")
 
 
-def test_a_format_matplotlib_cannot_write_here_is_refused_up_front(monkeypatch, capsys):
+def test_a_format_matplotlib_cannot_write_here_is_refused_up_front(tmp_path, monkeypatch, capsys):
     def fail(self, *args, **kwargs):
         raise RuntimeError("'xelatex' not found;\n install it")
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", fail)
-    assert main(["--output", "plot.pgf"]) == 2
+    assert main(["--output", str(tmp_path / "plot.pgf")]) == 2
     err = capsys.readouterr().err
     assert (
         err == "sklearn-lrf: error: cannot write .pgf files here: 'xelatex' not found; install it\n"
