@@ -1,14 +1,18 @@
 """The command line: report, plot, and one-line errors with a non-zero exit."""
 
+import json
 import os
 import subprocess
 import sys
+import threading
 
+import matplotlib.figure
 import matplotlib.image
 import pytest
 
+import sklearn_lrf
 from sklearn_lrf import LRFinderSearch
-from sklearn_lrf.__main__ import main
+from sklearn_lrf.__main__ import RULES, _step, main
 
 
 def run_cli(*args):
@@ -34,36 +38,72 @@ def test_default_run_reports_and_writes_the_plot(tmp_path):
         f"plot written to {output}",
     ):
         assert expected in report
-    assert "range test on all 569 samples" in completed.stderr  # progress
+    assert "fitting LRFinderSearch on all 569 samples" in completed.stderr  # progress
     assert matplotlib.image.imread(output).shape[0] > 300
 
 
-def test_csv_with_target_and_ignored_columns(tmp_path, capsys):
-    pd = pytest.importorskip("pandas")
+def test_csv_text_columns_are_one_hot_encoded_and_free_text_dropped(tmp_path, capsys):
     from sklearn.datasets import load_diabetes
 
     frame = load_diabetes(as_frame=True).frame
-    frame["note"] = "text"
+    frame["group"] = ["low" if bmi < 0 else "high" for bmi in frame["bmi"]]
+    frame.loc[::7, "group"] = None  # a missing value is a category of its own
+    frame["comment"] = [f"patient {i} seen" for i in range(len(frame))]
     path = tmp_path / "data.csv"
     frame.to_csv(path, index=False)
-    status = main(
-        [
-            "--csv",
-            str(path),
-            "--target",
-            "target",
-            "--quiet",
-            "--cv",
-            "3",
-            "--output",
-            str(tmp_path / "plot.png"),
-        ]
-    )
+    output = tmp_path / "plot.pdf"
+    argv = ["--csv", str(path), "--target", "target", "--quiet", "--cv", "3"]
+    assert main([*argv, "--output", str(output)]) == 0
     report = capsys.readouterr().out
-    assert status == 0
-    assert "SGDLinearRegressor on data.csv, 442 samples x 10 features" in report
-    assert "ignored non-numeric columns: note" in report and "3-fold R^2" in report
-    assert isinstance(frame, pd.DataFrame)
+    assert "SGDLinearRegressor on data.csv, 442 samples x 11 features" in report
+    assert "StandardScaler on 10 numeric column(s), one-hot encoding of 1 text column(s)" in report
+    assert "dropped        column 'comment' (free text: 442 distinct values in 442 rows)" in report
+    assert "3-fold R^2" in report
+    assert output.read_bytes().startswith(b"%PDF")  # the extension picks the format
+
+
+def test_csv_with_only_free_text_features_is_refused(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("note,y\n" + "".join(f"sentence {i},{i % 2}\n" for i in range(40)))
+    assert main(["--csv", str(path), "--target", "y", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no usable feature columns besides 'y' (dropped: note: free text: 40 distinct" in err
+
+
+def _json_run(capsys, *args):
+    """The report of an in-process ``--json`` run; stdout must hold that JSON alone."""
+    assert main(["--json", "--quiet", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    "separator, decimal, read_with",
+    [(";", ",", []), ("\t", ".", []), ("|", ".", []), ("\t", ".", ["--sep", "tab"])],
+)
+def test_csv_separator_and_decimal_comma_are_sniffed(
+    tmp_path, capsys, separator, decimal, read_with
+):
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame["sex"] = frame["sex"].map(lambda v: "f" if v > 0 else "m")
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, sep=separator, decimal=decimal, index=False)
+    out = tmp_path / "p.png"
+    argv = ["--csv", str(path), "--target", "target", "--output", str(out), *read_with]
+    report = _json_run(capsys, *argv)
+    assert report["dataset"]["separator"] == separator
+    assert report["dataset"]["decimal"] == decimal
+    assert report["dataset"]["n_numeric_columns"] == 9  # decimal commas read as numbers
+    assert report["dataset"]["categorical_columns"] == {"sex": 2}
+
+
+def test_sep_overrides_sniffing(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("a;b;y\n" + "".join(f"{i};{i % 3};{i % 2}\n" for i in range(40)))
+    assert main(["--csv", str(path), "--target", "y", "--sep", ",", "--quiet"]) == 2
+    assert "no column 'y' in" in capsys.readouterr().err  # one column named 'a;b;y'
 
 
 @pytest.mark.parametrize(
@@ -73,7 +113,14 @@ def test_csv_with_target_and_ignored_columns(tmp_path, capsys):
         (["--cv", "1"], "--cv must be at least 2"),
         (["--cv", "x"], "invalid int value: 'x'"),
         (["--estimator", "svm"], "invalid choice: 'svm'"),
-        (["--output", "plot.jpg"], "--output must end in .png"),
+        (["--output", "plot.xyz"], "has extension .xyz; matplotlib writes: "),
+        (["--output", "plot"], "has no extension; matplotlib writes: "),
+        (["--min-lr", "0"], "argument --min-lr: must be a positive number, got 0"),
+        (["--max-lr", "x"], "argument --max-lr: not a number: 'x'"),
+        (["--min-lr", "1", "--max-lr", "0.1"], "--min-lr must be below --max-lr, got 1 and 0.1"),
+        (["--n-steps", "4"], "argument --n-steps: must be at least 5, got 4"),
+        (["--n-jobs", "0"], "--n-jobs must be a positive number of jobs, or negative"),
+        (["--sep", ";;"], "argument --sep: must be one character or 'tab', got ';;'"),
         (["--output", "no/such/folder/plot.png"], "folder of --output does not exist"),
     ],
 )
@@ -113,6 +160,11 @@ def _rows(count, last):
             "too few for --cv",
         ),
         ("a,b,y\n" + _rows(40, lambda i: "inf" if i == 3 else i), ["--target", "y"], "infinite"),
+        (
+            "a,b,c,y\n" + _rows(40, lambda i: f"{'?' if i == 5 else i / 2},{i % 2}"),
+            ["--target", "y"],
+            "column 'c' holds numbers and text such as '?'; make it all numbers",
+        ),
         ("a,b,y\n" + _rows(40, lambda i: 1), ["--target", "y"], "has a single value ('1')"),
         (
             "a,b,y\n" + _rows(40, lambda i: "ab"[i % 2]),
@@ -137,7 +189,7 @@ def test_bad_csv_content_gives_one_line_before_any_work(tmp_path, capsys, conten
 
 @pytest.mark.parametrize(
     "output, message",
-    [("{tmp}", "--output must end in .png"), ("{tmp}/dir.png", "--output is a folder")],
+    [("{tmp}", "--output is a folder"), ("{tmp}/dir.png", "--output is a folder")],
 )
 def test_unwritable_output_is_refused_before_any_work(tmp_path, capsys, output, message):
     (tmp_path / "dir.png").mkdir()
@@ -159,6 +211,24 @@ def test_a_failure_inside_the_work_is_one_line_and_exit_1(tmp_path, capsys, monk
     monkeypatch.setattr(LRFinderSearch, "fit", fail)
     assert main(["--dataset", "iris", "--quiet", "--output", str(tmp_path / "p.png")]) == 1
     assert capsys.readouterr().err == "sklearn-lrf: error: first line second line\n"
+
+
+@pytest.mark.parametrize(
+    "error, status, expected",
+    [
+        (KeyboardInterrupt(), 130, "sklearn-lrf: interrupted\n"),
+        (RuntimeError("a bug\n  here"), 1, "sklearn-lrf: error: RuntimeError: a bug here\n"),
+    ],
+)
+def test_an_interrupt_or_unexpected_error_is_one_line(
+    tmp_path, capsys, monkeypatch, error, status, expected
+):
+    def fail(self, X, y):
+        raise error
+
+    monkeypatch.setattr(LRFinderSearch, "fit", fail)
+    assert main(["--dataset", "iris", "--quiet", "--output", str(tmp_path / "p.png")]) == status
+    assert capsys.readouterr().err == expected
 
 
 def test_task_rule_and_estimator_options(tmp_path, capsys):
@@ -213,3 +283,170 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path, monkeypatch, cap
         monkeypatch.undo()
         assert status == 1
     assert capsys.readouterr().err == ""
+
+
+def test_json_report_shape_and_range_test_options(tmp_path, capsys):
+    output = tmp_path / "curve.svg"
+    report = _json_run(
+        capsys,
+        "--dataset",
+        "iris",
+        "--cv",
+        "3",
+        "--rule",
+        "valley",
+        "--min-lr",
+        "1e-5",
+        "--max-lr",
+        "3",
+        "--n-steps",
+        "30",
+        "--output",
+        str(output),
+    )
+    assert set(report) == {
+        "schema",
+        "version",
+        "dataset",
+        "estimator",
+        "settings",
+        "range_test",
+        "chosen_lr",
+        "suggestions",
+        "scores",
+        "seconds",
+        "warnings",
+        "plot",
+    }
+    assert report["schema"] == 1 and report["version"] == sklearn_lrf.__version__
+    assert report["dataset"]["name"] == "iris" and report["dataset"]["n_samples"] == 150
+    assert report["dataset"]["task"] == "classification"
+    assert report["estimator"]["name"] == "SGDLogisticClassifier"
+    assert report["settings"] == {
+        "rule": "valley",
+        "cv": 3,
+        "min_lr": 1e-5,
+        "max_lr": 3.0,
+        "n_steps": 30,
+        "n_jobs": None,
+        "random_state": 0,
+    }
+    folds = report["range_test"]["folds"]
+    assert len(folds) == 3  # --cv governs the search: one range test per fold
+    assert all(fold["first_lr"] == pytest.approx(1e-5) for fold in folds)
+    assert all(fold["n_points"] <= 30 and fold["last_lr"] <= 3.0 * (1 + 1e-9) for fold in folds)
+    assert set(report["suggestions"]) == set(RULES)
+    assert report["chosen_lr"] == report["suggestions"]["valley"]
+    assert report["scores"]["metric"] == "accuracy"
+    for which in ("default", "chosen"):
+        assert len(report["scores"][which]["folds"]) == 3
+    assert set(report["seconds"]) >= {"search", "cv_default", "cv_chosen", "total"}
+    assert report["plot"] == str(output.resolve())
+    assert output.read_text().lstrip().startswith("<?xml")
+
+
+def test_n_jobs_gives_the_same_report(tmp_path, capsys):
+    def run(*extra):
+        report = _json_run(
+            capsys, "--dataset", "iris", "--cv", "2", "--output", str(tmp_path / "p.png"), *extra
+        )
+        return report["chosen_lr"], report["suggestions"], report["scores"]
+
+    assert run("--n-jobs", "2") == run()
+
+
+def test_json_error_leaves_stdout_empty(capsys):
+    assert main(["--json", "--cv", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--cv must be at least 2" in captured.err
+
+
+def test_progress_reports_each_fold(tmp_path, capsys):
+    assert main(["--dataset", "iris", "--cv", "3", "--output", str(tmp_path / "p.png")]) == 0
+    err = capsys.readouterr().err
+    for expected in (
+        "importing scikit-learn and numba",
+        "fitting LRFinderSearch on all 150 samples: a range test in each of 3 folds",
+        "cross-validating the default rate: 3 folds",
+        "cross-validating LRFinderSearch (a search in each fold): 3 folds",
+        "fold 3 of 3 done",
+        "writing the plot to",
+    ):
+        assert expected in err
+    assert err.count("fold 1 of 3 done") == 2
+
+
+def test_a_long_step_says_it_is_still_running():
+    messages = []
+    beat = threading.Event()
+
+    def progress(message):
+        messages.append(message)
+        if "still" in message:
+            beat.set()
+
+    with _step(progress, "reading big.csv", every=0.01):
+        assert beat.wait(timeout=60)  # the step lasts until the reporter has spoken
+    assert messages[0] == "reading big.csv"
+    assert messages[1].startswith("  still running (")
+
+
+def test_a_format_matplotlib_cannot_write_here_is_refused_up_front(tmp_path, monkeypatch, capsys):
+    def fail(self, *args, **kwargs):
+        raise RuntimeError("'xelatex' not found;\n install it")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", fail)
+    assert main(["--output", str(tmp_path / "plot.pgf")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == "sklearn-lrf: error: cannot write .pgf files here: 'xelatex' not found; install it\n"
+    )
+
+
+def test_rule_choices_are_the_finder_rules():
+    from sklearn_lrf._suggestions import RULES as FINDER_RULES
+
+    assert set(RULES) == set(FINDER_RULES)
+
+
+HEAVY = ("numba", "sklearn", "matplotlib", "pandas", "scipy", "numpy")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["--cv", "x"]])
+def test_help_version_and_argument_errors_import_no_heavy_module(args):
+    """``python -m sklearn_lrf --help`` answers without importing numba, scikit-learn..."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['sklearn-lrf', *{args!r}]\n"
+        "try:\n"
+        "    runpy.run_module('sklearn_lrf', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as exit:\n"
+        "    status = exit.code\n"
+        f"loaded = sorted(name for name in {HEAVY!r} if name in sys.modules)\n"
+        "print('RESULT', status, loaded, file=sys.stderr)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    result = completed.stderr.strip().splitlines()[-1]
+    assert result == f"RESULT {2 if args[0] == '--cv' else 0} []", completed.stderr
+
+
+def test_package_import_is_light_and_its_names_are_lazy():
+    code = (
+        "import sys, sklearn_lrf\n"
+        "assert sklearn_lrf.__version__\n"
+        f"print(sorted(name for name in {HEAVY!r} if name in sys.modules))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert completed.stdout.strip() == "[]", completed.stderr
+    from sklearn_lrf import SGDLinearRegressor
+    from sklearn_lrf.linear_model import SGDLinearRegressor as defined
+
+    assert SGDLinearRegressor is defined
+    assert set(sklearn_lrf.__all__) <= set(dir(sklearn_lrf))
+    assert all(getattr(sklearn_lrf, name) is not None for name in sklearn_lrf.__all__)
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        sklearn_lrf.nope
