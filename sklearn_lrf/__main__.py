@@ -29,7 +29,7 @@ BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
 ESTIMATORS = ("sgd", "sklearn-sgd", "mlp")
 # The rules of sklearn_lrf._suggestions.RULES (a test keeps the two equal), named here so that
 # --help does not import numpy.
-RULES = ("lag_corrected", "minimum", "steepest", "valley", "slide")
+RULES = ("divergence_onset", "lag_corrected", "minimum", "steepest", "valley", "slide")
 # Version of the --json document's shape; it changes only when a key changes meaning or goes.
 JSON_SCHEMA = 1
 # A text column with more distinct values than this share of its filled rows (and more than
@@ -135,16 +135,24 @@ def build_parser():
         "--rule",
         choices=("default", *RULES),
         default="default",
-        help="suggestion rule that picks the rate (default: lag_corrected)",
+        help="suggestion rule that picks the rate (default: divergence_onset)",
     )
     ramp.add_argument(
-        "--min-lr", type=_positive_float, default=1e-7, help="first rate (default: 1e-7)"
+        "--min-lr",
+        type=_positive_float,
+        help="first rate (default: placed from the data, 1e-3/L for --estimator sgd, where 1/L "
+        "is the stable step; 1e-6 for the others)",
     )
     ramp.add_argument(
-        "--max-lr", type=_positive_float, default=10.0, help="last rate (default: 10)"
+        "--max-lr",
+        type=_positive_float,
+        help="last planned rate (default: 1e3/L for sgd, 100 for the others); the ramp goes on "
+        "for up to 3 more decades until the loss blows up",
     )
     ramp.add_argument(
-        "--n-steps", type=_n_steps, default=100, help="rates tried, at least 5 (default: 100)"
+        "--n-steps",
+        type=_n_steps,
+        help="rates tried up to --max-lr, at least 5 (default: 15 per decade)",
     )
     output = parser.add_argument_group("output")
     output.add_argument(
@@ -180,6 +188,7 @@ class Data:
     dropped: dict = field(default_factory=dict)  # column -> why
     separator: str | None = None
     decimal: str | None = None
+    imputed: list = field(default_factory=list)  # numeric columns with missing values
 
 
 def inspect_csv(args):
@@ -224,13 +233,12 @@ def load_data(args, csv_info, progress):
         raise UsageError(f"{args.csv} has a header but no rows of data")
     y = frame.pop(args.target)
     numeric = frame.select_dtypes(["number", "bool"]).astype(float)
-    missing = [str(c) for c in numeric.columns if numeric[c].isna().any()]
-    missing += [str(args.target)] if y.isna().any() else []
-    if missing:
+    if y.isna().any():
         raise UsageError(
-            f"missing values in column(s) {', '.join(missing)}; impute them first (only text "
-            "columns take a missing value as a category)"
+            f"missing values in the target column {args.target!r} ({int(y.isna().sum())} rows); "
+            "drop those rows first"
         )
+    imputed = [str(c) for c in numeric.columns if numeric[c].isna().any()]
     infinite = [str(c) for c in numeric.columns if np.isinf(numeric[c].to_numpy()).any()]
     if pd.api.types.is_numeric_dtype(y) and np.isinf(y.to_numpy(float)).any():
         infinite.append(str(args.target))
@@ -263,7 +271,15 @@ def load_data(args, csv_info, progress):
         )
     X = np.column_stack([numeric.to_numpy(), *codes]) if codes else numeric.to_numpy()
     return Data(
-        X, y.to_numpy(), args.csv.name, numeric.shape[1], categorical, dropped, separator, decimal
+        X,
+        y.to_numpy(),
+        args.csv.name,
+        numeric.shape[1],
+        categorical,
+        dropped,
+        separator,
+        decimal,
+        imputed,
     )
 
 
@@ -418,7 +434,7 @@ def run(args, progress):
         raise UsageError(f"--cv must be at least 2, got {args.cv}")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs must be a positive number of jobs, or negative (-1: all cores)")
-    if args.min_lr >= args.max_lr:
+    if args.min_lr is not None and args.max_lr is not None and args.min_lr >= args.max_lr:
         raise UsageError(
             f"--min-lr must be below --max-lr, got {args.min_lr:g} and {args.max_lr:g}"
         )
@@ -576,14 +592,13 @@ def format_report(report):
     settings = report["settings"]
     folds = result["folds"]
     lines.append(
-        f"range test     {len(folds)} folds x {settings['n_steps']} rates from "
-        f"{settings['min_lr']:.2g} to {settings['max_lr']:.2g}, ended at "
+        f"range test     {len(folds)} folds, rates from "
+        + ", ".join(f"{fold['first_lr']:.2g}" for fold in folds)
+        + " up to "
         + ", ".join(f"{fold['last_lr']:.2g}" for fold in folds)
         + f" ({seconds['range_tests']:.2f} s)"
     )
-    stopped = [fold for fold in folds if fold["n_points"] < settings["n_steps"]]
-    if stopped:
-        lines.append(f"{'':<15}{len(stopped)} stopped early; first: {stopped[0]['stop_reason']}")
+    lines.append(f"{'':<15}first fold: {folds[0]['stop_reason']}")
     lines += [
         f"chosen rate    {report['chosen_lr']:.3g}   ({settings['rule']} rule; refit "
         f"{seconds['refit']:.2f} s, whole search {seconds['search']:.2f} s)",
@@ -612,6 +627,7 @@ def _summary(scores):
 def _pipeline(data, classification, args):
     """``(pipeline, description of its preprocessing)`` for ``data``."""
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import SGDClassifier, SGDRegressor
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
@@ -625,16 +641,20 @@ def _pipeline(data, classification, args):
         "mlp": (MLPRegressor, MLPClassifier),
     }[args.estimator][classification]
     estimator = Estimator(random_state=args.random_state)
+    numeric, numeric_description = StandardScaler(), "StandardScaler"
+    if data.imputed:
+        numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+        numeric_description = f"median imputation of {', '.join(data.imputed)}, then StandardScaler"
     if not data.categorical:
-        return make_pipeline(StandardScaler(), estimator), "StandardScaler first"
+        return make_pipeline(numeric, estimator), f"{numeric_description} first"
     k, m = data.n_numeric, len(data.categorical)
-    steps = [("numeric", StandardScaler(), list(range(k)))] if k else []
+    steps = [("numeric", numeric, list(range(k)))] if k else []
     steps.append(("text", OneHotEncoder(handle_unknown="ignore"), list(range(k, k + m))))
     description = (
         f"one-hot encoding of {m} text column(s) ({sum(data.categorical.values())} values)"
     )
     if k:
-        description = f"StandardScaler on {k} numeric column(s), {description}"
+        description = f"{numeric_description} on {k} numeric column(s), {description}"
     return make_pipeline(ColumnTransformer(steps), estimator), description
 
 

@@ -27,7 +27,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils.validation import _check_sample_weight, check_X_y
+from sklearn.utils.validation import _check_sample_weight, check_X_y, column_or_1d, indexable
 
 from . import _sgd
 from ._param_validation import HasMethods, Interval, StrOptions, validate_params
@@ -579,7 +579,12 @@ class _Data:
         classifier = is_classifier(final)
         if not classifier and np.ndim(y) == 2 and np.shape(y)[1] == 1:
             y = np.ravel(y)  # the column skorch's regressors take
-        X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
+        checks = dict(accept_sparse="csr", dtype=None, y_numeric=not classifier)
+        preprocessed = isinstance(estimator, Pipeline) and len(estimator) > 1
+        if preprocessed:  # the Pipeline's own steps take X as given (column names, NaN, text)
+            X, y = indexable(X, column_or_1d(y))
+        else:
+            X, y = check_X_y(X, y, **checks)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if isinstance(validation, Real):
@@ -594,12 +599,12 @@ class _Data:
             X, validation, y, y_val = split[:4]
             validation = (validation, y_val, *split[5:6])
             sample_weight = split[4] if sample_weight is not None else None
-        if isinstance(estimator, Pipeline) and len(estimator) > 1:
+        if preprocessed:
             preprocessing = clone(estimator[:-1]).fit(X, y)
             X = preprocessing.transform(X)
             if validation is not None:
                 validation = (preprocessing.transform(validation[0]), *validation[1:])
-            X, y = check_X_y(X, y, accept_sparse="csr", dtype=None, y_numeric=not classifier)
+            X, y = check_X_y(X, y, **checks)
         if classifier:
             classes = np.unique(y if classes is None else classes)
             missing = np.setdiff1d(y, classes)

@@ -141,7 +141,7 @@ def _rows(count, last):
     [
         ("a,b,y\n1,,0\n2,3,1\n", ["--target", "zz"], "no column 'zz' in"),
         ("a,b,y\n1,,0\n2,3,1\n", [], "name the target column with --target; "),
-        ("a,b,y\n1,,0\n2,3,1\n", ["--target", "y"], "missing values in column(s) b"),
+        ("a,b,y\n1,2,\n2,3,1\n", ["--target", "y"], "missing values in the target column 'y'"),
         ("a,b,y\n", ["--target", "y"], "has a header but no rows of data"),
         ("y\n1\n2\n", ["--target", "y"], "has only the target column"),
         (
@@ -334,7 +334,10 @@ def test_json_report_shape_and_range_test_options(tmp_path, capsys):
     folds = report["range_test"]["folds"]
     assert len(folds) == 3  # --cv governs the search: one range test per fold
     assert all(fold["first_lr"] == pytest.approx(1e-5) for fold in folds)
-    assert all(fold["n_points"] <= 30 and fold["last_lr"] <= 3.0 * (1 + 1e-9) for fold in folds)
+    # Past --max-lr only while the loss has not blown up, for at most 3 decades.
+    for fold in folds:
+        assert fold["last_lr"] <= 3e3 * (1 + 1e-9)
+        assert fold["n_points"] <= 30 or "past max_lr=3" in fold["stop_reason"]
     assert set(report["suggestions"]) == set(RULES)
     assert report["chosen_lr"] == report["suggestions"]["valley"]
     assert report["scores"]["metric"] == "accuracy"
@@ -404,9 +407,10 @@ def test_a_format_matplotlib_cannot_write_here_is_refused_up_front(tmp_path, mon
 
 
 def test_rule_choices_are_the_finder_rules():
+    from sklearn_lrf._suggestions import RAW_RULES
     from sklearn_lrf._suggestions import RULES as FINDER_RULES
 
-    assert set(RULES) == set(FINDER_RULES)
+    assert set(RULES) == set(FINDER_RULES) | set(RAW_RULES)
 
 
 HEAVY = ("numba", "sklearn", "matplotlib", "pandas", "scipy", "numpy")
@@ -450,3 +454,25 @@ def test_package_import_is_light_and_its_names_are_lazy():
     assert all(getattr(sklearn_lrf, name) is not None for name in sklearn_lrf.__all__)
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         sklearn_lrf.nope
+
+
+def test_missing_numbers_are_imputed_inside_the_pipeline(tmp_path, capsys):
+    rows = "".join(f"{i},{'' if i % 5 == 0 else (i * 7) % 11},{i % 2}\n" for i in range(60))
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,y\n" + rows)
+    status = main(
+        [
+            "--csv",
+            str(path),
+            "--target",
+            "y",
+            "--cv",
+            "3",
+            "--quiet",
+            "--output",
+            str(tmp_path / "p.png"),
+        ]
+    )
+    report = capsys.readouterr().out
+    assert status == 0, report
+    assert "median imputation of b, then StandardScaler first" in report

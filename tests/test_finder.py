@@ -422,3 +422,27 @@ def test_single_sample_batches_do_not_stop_the_ramp_early():
         result = lr_range_test(SGDLinearRegressor(batch_size=1), X, y, random_state=0)
     assert result.stop_reason.startswith("diverged at learning rate")
     assert result.learning_rates[result.diverged_at] > auto
+
+
+def test_pipeline_steps_see_the_data_as_given():
+    """Column names, missing values and text reach the Pipeline's own steps unconverted (a
+    ColumnTransformer by name, an imputer); the final step's input is checked after them."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=300), "b": rng.normal(size=300), "c": rng.choice(list("xyz"), 300)}
+    )
+    frame.loc[::7, "a"] = np.nan
+    y = (frame["b"] > 0).astype(int)
+    columns = make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["a", "b"]), (OneHotEncoder(), ["c"])
+    )
+    pipe = make_pipeline(columns, SGDLogisticClassifier(random_state=0))
+    result = lr_range_test(pipe, frame, y, random_state=0)
+    assert np.isfinite(result.best_lr) and np.isfinite(result.losses[:-1]).all()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        lr_range_test(make_pipeline(StandardScaler(), SGDLogisticClassifier()), frame[["a"]], y)
