@@ -148,7 +148,7 @@ class _Recorder:
         self.threshold = diverge_threshold
         self.warmup = warmup
         self.rates, self.losses, self.smoothed = [], [], []
-        self.average, self.best, self.diverged_at = 0.0, np.inf, None
+        self.average, self.best, self.diverged_at, self.why = 0.0, np.inf, None, None
 
     def add(self, rate, loss):
         """Record one point; return True when the ramp should stop."""
@@ -156,7 +156,7 @@ class _Recorder:
         self.losses.append(loss)
         if not np.isfinite(loss):
             self.smoothed.append(np.nan)
-            self.diverged_at = len(self.losses) - 1
+            self.diverged_at, self.why = len(self.losses) - 1, "the loss became non-finite"
             return True
         self.average = self.beta * self.average + (1.0 - self.beta) * loss
         smoothed = self.average / (1.0 - self.beta ** len(self.losses))
@@ -166,13 +166,14 @@ class _Recorder:
         self.best = min(self.best, smoothed)
         if smoothed > self.threshold * self.best:
             self.diverged_at = len(self.losses) - 1
+            self.why = f"the smoothed loss exceeded {self.threshold:g} x its best"
             return True
         return False
 
 
 def suggest(learning_rates, losses, smoothed_losses, stop, smoothing):
-    """Every rule's suggestion (NaN when the curve is too short to read), never below the
-    ramp's first rate.
+    """Every rule's suggestion: NaN when the curve is too short to read, or when the rule's pick
+    falls below the ramp's first rate (the curve shows nothing safe there).
 
     The rules of ``RULES`` read the smoothed losses of the usable part of the curve;
     ``RAW_RULES`` read the raw losses of the whole curve.
@@ -188,8 +189,7 @@ def suggest(learning_rates, losses, smoothed_losses, stop, smoothing):
         )
         suggestions.update((name, rule(lrs, smoothed)) for name, rule in rules.items())
     return {
-        name: max(rate, float(learning_rates[0])) if np.isfinite(rate) else rate
-        for name, rate in suggestions.items()
+        name: rate if rate >= learning_rates[0] else np.nan for name, rate in suggestions.items()
     }
 
 
@@ -376,12 +376,11 @@ iterable
             recorder.add(error.rate, np.inf)
             stop_reason = (
                 f"training failed at learning rate {error.rate:.3g} (ramp step "
-                f"{len(recorder.rates) + 1}): {error.cause}"
+                f"{len(recorder.rates)}): {error.cause}"
             )
     if recorder.diverged_at is not None and not stop_reason.startswith("training failed"):
         stop_reason = (
-            f"diverged at learning rate {recorder.rates[recorder.diverged_at]:.3g}: the "
-            f"smoothed loss exceeded {diverge_threshold:g} x its best"
+            f"diverged at learning rate {recorder.rates[recorder.diverged_at]:.3g}: {recorder.why}"
         )
     extended = len(recorder.rates) - n_steps
     if extended > 0:
@@ -404,12 +403,12 @@ iterable
             UserWarning,
             stacklevel=3,  # past scikit-learn's validate_params wrapper, to the caller
         )
-    elif stop >= 3 and suggestions[rule] <= learning_rates[0]:
+    elif stop >= 3 and not np.isfinite(suggestions[rule]):
         warnings.warn(
-            f"The {rule} rule's pick fell at or below the ramp's first rate {learning_rates[0]:.3g}"
-            " (the curve shows no safe rate above it). Lower min_lr or scale the features; if "
-            "the raw losses are very noisy (a batch of a few samples), measure them on held-out "
-            "data with validation=0.1.",
+            f"The {rule} rule's pick fell below the ramp's first rate {learning_rates[0]:.3g}: "
+            "the curve shows no safe rate in the range tested, so there is no suggestion. "
+            "Lower min_lr or scale the features; if the raw losses are very noisy (a batch of "
+            "a few samples), measure them on held-out data with validation=0.1.",
             UserWarning,
             stacklevel=3,  # past scikit-learn's validate_params wrapper, to the caller
         )

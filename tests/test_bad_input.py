@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.model_selection import KFold
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -139,20 +139,25 @@ def test_lbfgs_mlp_is_refused(regression):
 
 
 def test_ramp_divergence_is_counted_in_ramp_steps(regression):
-    """Every ramp step is one call of the training loop; its epoch count must not leak."""
+    """Every ramp step is one call of the training loop: its epoch count must not leak, and a
+    step whose training fails is named by its place in the ramp."""
     X, y = regression
-    result = lr_range_test(
-        SGDLinearRegressor(),
-        X * 1000,
-        y,
-        n_steps=60,
-        min_lr=1e-12,
-        max_lr=1e6,
-        diverge_threshold=1e30,  # let the training loop's own check stop the ramp
-        random_state=0,
+    hard = lr_range_test(
+        SGDLinearRegressor(), X * 1000, y, min_lr=1e-12, max_lr=1e6, n_steps=60, random_state=0
     )
-    assert result.stop_reason.startswith("training failed at learning rate")
-    assert "(ramp step " in result.stop_reason and "epoch" not in result.stop_reason
+    assert hard.stop_reason.startswith("diverged at learning rate")
+    assert "epoch" not in hard.stop_reason
+
+    class FailsOnTheFifthStep(SGDRegressor):
+        def partial_fit(self, X, y, sample_weight=None):
+            self.calls_ = getattr(self, "calls_", 0) + 1
+            if self.calls_ == 5:
+                raise FloatingPointError("overflow in the update")
+            return super().partial_fit(X, y, sample_weight=sample_weight)
+
+    failed = lr_range_test(FailsOnTheFifthStep(), X, y, n_steps=30, random_state=0)
+    assert failed.stop_reason.startswith("training failed at learning rate")
+    assert "(ramp step 5): overflow in the update" in failed.stop_reason
 
 
 def test_one_step_pipeline_works_like_its_estimator(regression):
