@@ -27,10 +27,10 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils.validation import _check_sample_weight, check_X_y, column_or_1d, indexable
+from sklearn.utils.validation import check_X_y, column_or_1d, indexable
 
 from . import _sgd
-from ._param_validation import HasMethods, Interval, StrOptions, validate_params
+from ._compat import HasMethods, Interval, StrOptions, check_sample_weight, validate_params
 from ._suggestions import RAW_RULES, RULES, lag_corrected, usable_range
 from .linear_model import _BaseSGD
 from .schedules import Constant, ExponentialRamp, LinearRamp
@@ -585,7 +585,7 @@ class _Data:
         else:
             X, y = check_X_y(X, y, **checks)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if isinstance(validation, Real):
             split = train_test_split(
                 X,
@@ -693,7 +693,7 @@ class _PairChecker:
             )
             sample_weight = None
             if len(data) == 3 and data[2] is not None:
-                sample_weight = _check_sample_weight(data[2], X, ensure_non_negative=True)
+                sample_weight = check_sample_weight(data[2], X, ensure_non_negative=True)
         except ValueError as error:
             raise ValueError(f"{name} is invalid: {error}") from None
         if self.n_features is None:

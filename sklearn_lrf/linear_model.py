@@ -9,7 +9,6 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    _fit_context,
     clone,
     is_classifier,
 )
@@ -19,11 +18,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _sgd
+from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
-from ._param_validation import Interval, StrOptions
 from .schedules import Constant, Schedule
 
 __all__ = ["SGDLinearRegressor", "SGDLogisticClassifier"]
@@ -184,7 +183,7 @@ class _BaseSGD(BaseEstimator):
         """Validated per-sample weights, or None when every weight is 1."""
         if sample_weight is None:
             return None
-        return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        return check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
 
     def _validation_score(self, params, X, y, sample_weight):
         raise NotImplementedError
@@ -402,7 +401,7 @@ class SGDLinearRegressor(RegressorMixin, _BaseSGD):
         outputs = self._decision(X, params.coef.T, params.intercept)[:, 0]
         return r2_score(y, outputs, sample_weight=sample_weight)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit by up to ``max_iter`` epochs of mini-batch SGD.
 
@@ -418,7 +417,7 @@ class SGDLinearRegressor(RegressorMixin, _BaseSGD):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``X``, continuing the schedule, momentum and shuffling stream.
 
@@ -604,7 +603,7 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
             return self.classes_[(outputs[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(outputs, axis=1)]
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit by up to ``max_iter`` epochs of mini-batch SGD.
 
@@ -631,7 +630,7 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
         return True
 
     @available_if(_partial_fit_available)
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``X``, continuing the schedule, momentum and shuffling stream.
 

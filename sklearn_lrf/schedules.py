@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from ._param_validation import Interval, StrOptions, validate_params_of
+from ._compat import Interval, StrOptions, validate_params_of
 
 __all__ = [
     "Schedule",

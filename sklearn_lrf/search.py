@@ -6,18 +6,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn import get_config
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
-from ._param_validation import HasMethods, Interval, StrOptions
+from ._compat import HasMethods, Interval, StrOptions, fit_context, safe_indexing
 from .finder import (
     KNOWN_RATE_PARAMETERS,
     RANGE_TEST_CONSTRAINTS,
@@ -246,7 +246,7 @@ diverge_threshold, validation, lr_param, batch_size
             random_state=seed,
         )
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, groups=None, **params):
         """Run the range test(s), pick ``best_lr_`` and refit on all the data.
 
@@ -528,12 +528,12 @@ def _final_params(estimator, params):
 
 def _fold_range_test(estimator, X, y, sample_weight, train, test, params):
     """Range test on one fold's training part, its curve measured on the held-out part."""
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    validation = (_safe_indexing(X, test), _safe_indexing(y, test))
+    X_train, y_train = safe_indexing(X, train), safe_indexing(y, train)
+    validation = (safe_indexing(X, test), safe_indexing(y, test))
     train_weight = None
     if sample_weight is not None:
-        train_weight = _safe_indexing(sample_weight, train)
-        validation += (_safe_indexing(sample_weight, test),)
+        train_weight = safe_indexing(sample_weight, train)
+        validation += (safe_indexing(sample_weight, test),)
     return lr_range_test(
         estimator, X_train, y_train, sample_weight=train_weight, validation=validation, **params
     )
