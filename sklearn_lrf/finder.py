@@ -171,14 +171,15 @@ class _Recorder:
         return False
 
 
-def suggest(learning_rates, losses, smoothed_losses, stop, smoothing):
+def suggest(learning_rates, losses, smoothed_losses, stop, smoothing, extra_rules=()):
     """Every rule's suggestion: NaN when the curve is too short to read, or when the rule's pick
     falls below the ramp's first rate (the curve shows nothing safe there).
 
     The rules of ``RULES`` read the smoothed losses of the usable part of the curve;
-    ``RAW_RULES`` read the raw losses of the whole curve.
+    ``RAW_RULES`` and the callables of ``extra_rules`` read the raw losses of the whole curve.
     """
-    suggestions = {name: rule(learning_rates, losses) for name, rule in RAW_RULES.items()}
+    raw_rules = {**RAW_RULES, **{rule.__name__: rule for rule in extra_rules}}
+    suggestions = {name: float(rule(learning_rates, losses)) for name, rule in raw_rules.items()}
     usable = usable_range(len(learning_rates), stop)
     lrs, smoothed = learning_rates[usable], smoothed_losses[usable]
     if len(lrs) < 3 or not np.isfinite(smoothed).all():
@@ -204,7 +205,7 @@ RANGE_TEST_CONSTRAINTS = {
     "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
     "smoothing": [Interval(Real, 0, 1, closed="left")],
     "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
-    "rule": [StrOptions(set(RULES) | set(RAW_RULES) | {"default"})],
+    "rule": [StrOptions(set(RULES) | set(RAW_RULES) | {"default"}), callable],
     "lr_param": [str, None],
     "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     "random_state": ["random_state"],
@@ -309,9 +310,11 @@ iterable
         ``sample_weight``), or on the given data, after each point instead of on the next
         mini-batch; ``class_weight`` weighs it too.
     rule : {"default", "divergence_onset", "lag_corrected", "minimum", "steepest", "valley", \
-"slide"}, default="default"
+"slide"} or callable, default="default"
         Rule behind ``result.best_lr``; ``"default"`` is ``DEFAULT_RULE``
-        (``"divergence_onset"``).
+        (``"divergence_onset"``). A callable ``rule(learning_rates, losses) -> float`` reads
+        the raw losses of the whole recorded curve (as the default does) and is listed in
+        ``result.suggestions`` under its ``__name__``.
     lr_param : str, default=None
         Name of the learning-rate parameter of a foreign estimator (``"eta0"`` or
         ``"learning_rate_init"`` are found automatically).
@@ -391,8 +394,10 @@ iterable
     losses = np.asarray(recorder.losses)
     smoothed = np.asarray(recorder.smoothed)
     stop = len(learning_rates) if recorder.diverged_at is None else recorder.diverged_at
-    suggestions = suggest(learning_rates, losses, smoothed, stop, smoothing)
-    rule = DEFAULT_RULE if rule == "default" else rule
+    suggestions = suggest(
+        learning_rates, losses, smoothed, stop, smoothing, [rule] if callable(rule) else []
+    )
+    rule = DEFAULT_RULE if rule == "default" else getattr(rule, "__name__", rule)
     if recorder.diverged_at is None and stop >= 3:
         reach = "max_lr" if extended <= 0 else f"{extend_decades:g} decades past max_lr"
         warnings.warn(

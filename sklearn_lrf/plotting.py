@@ -306,7 +306,7 @@ random_state
             (self.lines_[name],) = ax.plot(
                 [rate],
                 [np.interp(np.log(rate), log_rates, result.smoothed_losses)],
-                marker=_RULE_MARKERS.get(name, "P"),
+                marker=_RULE_MARKERS.get(name, "X"),
                 linestyle="none",
                 markersize=13 if chosen else 8,
                 color=color,

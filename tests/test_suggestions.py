@@ -473,3 +473,29 @@ def test_divergence_onset_follows_the_data_and_stops_at_the_first_non_finite_los
     losses[50:] = np.inf  # the ramp failed at lr 1e-4 * 10 ** (50 / 15) before blowing up
     assert divergence_onset(ONSET_LRS, losses, factor=1.0) == ONSET_LRS[49]
     assert np.isnan(divergence_onset(ONSET_LRS, np.r_[1.0, 1.0, np.inf, 1.0]))
+
+
+def test_a_callable_rule_reads_the_raw_curve_and_picks():
+    """``rule=`` takes any callable (as fastai's ``suggest_funcs``): it reads the raw losses
+    of the whole curve, is listed under its name, and picks ``best_lr`` and the refit's rate."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_lrf import LRFinderSearch, SGDLinearRegressor, lr_range_test
+
+    seen = {}
+
+    def rate_of_lowest_raw_loss(lrs, losses):
+        seen["n"] = len(losses)
+        return lrs[np.nanargmin(losses)]
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    result = lr_range_test(SGDLinearRegressor(), X, y, rule=rate_of_lowest_raw_loss, random_state=0)
+    assert seen["n"] == len(result.losses)
+    assert result.rule == "rate_of_lowest_raw_loss"
+    assert result.best_lr == result.learning_rates[np.nanargmin(result.losses)]
+    assert set(result.suggestions) == set(RULES) | set(RAW_RULES) | {"rate_of_lowest_raw_loss"}
+    search = LRFinderSearch(SGDLinearRegressor(), rule=rate_of_lowest_raw_loss, cv=2).fit(X, y)
+    assert search.best_estimator_.learning_rate == search.best_lr_
+    assert search.best_lr_ == search.suggestions_["rate_of_lowest_raw_loss"]
