@@ -862,17 +862,7 @@ class _NativeModel:
         if not np.issubdtype(X.dtype, np.floating):
             X = X.astype(float)
         loss = self.estimator._encode_targets(y, X.dtype, True, self.classes)[1]
-        settings = self.estimator._settings(loss, None)
-        with np.errstate(over="ignore", invalid="ignore"):
-            rate = _sgd.auto_learning_rate(
-                X, weights, loss, batch_size, settings.l2, settings.fit_intercept
-            )
-        if not rate > 0:
-            raise ValueError(
-                "Floating-point overflow while placing the ramp from the squares of X. Scale "
-                "the features (StandardScaler or MinMaxScaler), or pass min_lr and max_lr."
-            )
-        return rate
+        return self.estimator._stable_rate(X, weights, loss, batch_size)
 
     def _encode(self, X, y):
         if not np.issubdtype(X.dtype, np.floating):

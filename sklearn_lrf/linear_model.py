@@ -210,19 +210,30 @@ class _BaseSGD(BaseEstimator):
         if isinstance(self.learning_rate, Schedule):
             return clone(self.learning_rate).validate()
         if self.learning_rate == "auto":
-            l2 = self._settings(loss, None).l2
-            with np.errstate(over="ignore", invalid="ignore"):
-                rate = _sgd.auto_learning_rate(
-                    X, sample_weight, loss, self.batch_size, l2, self.fit_intercept
-                )
-            if not rate > 0:  # the squares of X overflowed: L is inf or NaN
-                raise ValueError(
-                    "Floating-point overflow while computing learning_rate='auto' from the "
-                    f"squares of X (largest |X| is {float(abs(X).max()):.3g}). Scale the "
-                    "features (StandardScaler or MinMaxScaler), or pass a float learning_rate."
-                )
-            return Constant(rate)
+            return Constant(self._stable_rate(X, sample_weight, loss, self.batch_size))
         return Constant(float(self.learning_rate))
+
+    def _stable_rate(self, X, sample_weight, loss, batch_size):
+        """``1 / L(batch_size)``, the rate ``learning_rate="auto"`` starts from (also where the
+        range test places its ramp); an overflow of the squares of X is an error."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            rate = _sgd.auto_learning_rate(
+                X,
+                sample_weight,
+                loss,
+                batch_size,
+                self._settings(loss, None).l2,
+                self.fit_intercept,
+            )
+        if not rate > 0:  # the squares of X overflowed: L is inf or NaN
+            raise ValueError(
+                "Floating-point overflow while computing learning_rate='auto' (the stable step "
+                f"1/L) from the squares of X (largest |X| is {float(abs(X).max()):.3g}). Scale "
+                "the features "
+                "(StandardScaler or MinMaxScaler), or pass a float learning_rate (for the "
+                "range test: min_lr and max_lr)."
+            )
+        return rate
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         """Train; a call that raises leaves every fitted attribute as it was."""

@@ -385,12 +385,9 @@ diverge_threshold, validation, lr_param, batch_size
         per_fold = {
             "lr": [result.best_lr for result in self.fold_range_tests_],
             "ramp_loss": [_loss_at(result, self.best_lr_) for result in self.fold_range_tests_],
+            **{key: scores[key] for key in scores if key.startswith("test_")},
         }
-        per_fold.update(
-            (key[len("test_") :], scores[key]) for key in scores if key.startswith("test_")
-        )
-        for name, values in per_fold.items():
-            column = "test_" + name if name not in ("lr", "ramp_loss") else name
+        for column, values in per_fold.items():
             for k, value in enumerate(values):
                 results[f"split{k}_{column}"] = np.array([value])
             results[f"mean_{column}"] = np.array([np.mean(values)])

@@ -190,8 +190,11 @@ def test_search_folds_that_miss_a_class_know_every_class(estimator):
 @pytest.mark.parametrize("Estimator", [SGDLinearRegressor, SGDLogisticClassifier])
 def test_auto_rate_on_overflowing_features_says_what_to_do(binary, Estimator):
     X, y = binary
-    with pytest.raises(ValueError, match="overflow.*learning_rate='auto'.*largest \\|X\\|.*Scale"):
+    message = "overflow.*learning_rate='auto'.*largest \\|X\\|.*Scale"
+    with pytest.raises(ValueError, match=message):
         Estimator().fit(X * 1e200, y)
+    with pytest.raises(ValueError, match=message + ".*min_lr and max_lr"):  # the ramp's ends
+        lr_range_test(Estimator(), X * 1e200, y)
 
 
 def test_classes_weighted_to_zero_are_refused(binary):

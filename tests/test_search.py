@@ -202,7 +202,9 @@ def test_cv_results_score_the_chosen_rate_on_every_fold(diabetes):
 def test_several_metrics_refit_by_name_and_error_score(diabetes):
     X, y = diabetes
     scoring = ["r2", "neg_mean_squared_error"]
-    search = LRFinderSearch(SGDLinearRegressor(random_state=0), cv=3, scoring=scoring, refit="r2")
+    search = LRFinderSearch(
+        SGDLinearRegressor(random_state=0), cv=3, scoring=scoring, refit="r2", random_state=0
+    )
     search.fit(X, y)
     assert search.multimetric_
     assert search.best_score_ == search.cv_results_["mean_test_r2"][0]
@@ -211,7 +213,8 @@ def test_several_metrics_refit_by_name_and_error_score(diabetes):
         search.set_params(refit=True).fit(X, y)
     with pytest.raises(ValueError, match="refit='accuracy' is not one of the metrics"):
         search.set_params(refit="accuracy").fit(X, y)
-    no_refit = LRFinderSearch(SGDLinearRegressor(random_state=0), refit=False).fit(X, y)
+    no_refit = LRFinderSearch(SGDLinearRegressor(random_state=0), refit=False, random_state=0)
+    no_refit.fit(X, y)
     assert not hasattr(no_refit, "best_estimator_") and not hasattr(no_refit, "predict")
 
 
@@ -221,7 +224,9 @@ def test_error_score_replaces_a_failing_fold(diabetes):
     def failing(estimator, X_test, y_test):
         raise RuntimeError("this scorer fails")
 
-    search = LRFinderSearch(SGDLinearRegressor(), cv=2, scoring=failing, error_score=-1.0)
+    search = LRFinderSearch(
+        SGDLinearRegressor(random_state=0), cv=2, scoring=failing, error_score=-1.0, random_state=0
+    )
     with pytest.warns(UserWarning, match="Scoring failed"):
         search.fit(X, y)
     assert search.best_score_ == -1.0
@@ -230,7 +235,10 @@ def test_error_score_replaces_a_failing_fold(diabetes):
 
 
 def test_verbose_reports_folds_and_refit(diabetes, capsys):
-    LRFinderSearch(SGDLinearRegressor(random_state=0), cv=2, verbose=1, n_steps=20).fit(*diabetes)
+    search = LRFinderSearch(
+        SGDLinearRegressor(random_state=0), cv=2, verbose=1, n_steps=20, random_state=0
+    )
+    search.fit(*diabetes)
     out = capsys.readouterr().out
     for expected in (
         "range tests on 2 folds",

@@ -485,17 +485,21 @@ def test_a_callable_rule_reads_the_raw_curve_and_picks():
 
     seen = {}
 
-    def rate_of_lowest_raw_loss(lrs, losses):
+    def tenth_of_lowest_raw_loss(lrs, losses):
         seen["n"] = len(losses)
-        return lrs[np.nanargmin(losses)]
+        return lrs[np.nanargmin(losses)] / 10
 
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    result = lr_range_test(SGDLinearRegressor(), X, y, rule=rate_of_lowest_raw_loss, random_state=0)
+    result = lr_range_test(
+        SGDLinearRegressor(), X, y, rule=tenth_of_lowest_raw_loss, random_state=0
+    )
     assert seen["n"] == len(result.losses)
-    assert result.rule == "rate_of_lowest_raw_loss"
-    assert result.best_lr == result.learning_rates[np.nanargmin(result.losses)]
-    assert set(result.suggestions) == set(RULES) | set(RAW_RULES) | {"rate_of_lowest_raw_loss"}
-    search = LRFinderSearch(SGDLinearRegressor(), rule=rate_of_lowest_raw_loss, cv=2).fit(X, y)
+    assert result.rule == "tenth_of_lowest_raw_loss"
+    assert result.best_lr == result.learning_rates[np.nanargmin(result.losses)] / 10
+    assert set(result.suggestions) == set(RULES) | set(RAW_RULES) | {"tenth_of_lowest_raw_loss"}
+    search = LRFinderSearch(
+        SGDLinearRegressor(random_state=0), rule=tenth_of_lowest_raw_loss, cv=2, random_state=0
+    ).fit(X, y)
     assert search.best_estimator_.learning_rate == search.best_lr_
-    assert search.best_lr_ == search.suggestions_["rate_of_lowest_raw_loss"]
+    assert search.best_lr_ == search.suggestions_["tenth_of_lowest_raw_loss"]

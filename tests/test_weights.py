@@ -176,7 +176,9 @@ def test_metadata_routing_sends_weights_where_requested(imbalanced):
     weights = compute_sample_weight("balanced", y)
     with config_context(enable_metadata_routing=True):
         estimator = SGDLogisticClassifier(random_state=0, max_iter=5)
-        search = LRFinderSearch(estimator.set_fit_request(sample_weight=True), n_steps=30)
+        search = LRFinderSearch(
+            estimator.set_fit_request(sample_weight=True), n_steps=30, random_state=0
+        )
         scores = cross_validate(search, X, y, cv=2, params={"sample_weight": weights})
         assert np.isfinite(scores["test_score"]).all()
         search.set_params(random_state=0).fit(X, y, sample_weight=weights)
