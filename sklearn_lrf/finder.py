@@ -2,38 +2,35 @@
 
 The test trains a fresh copy of the estimator while the learning rate ramps from ``min_lr`` to
 ``max_lr`` and records, for each rate, the loss measured *after* the update(s) at that rate on
-data those updates did not see: the next mini-batch (or a validation set). Our estimators are
-driven through their own training loop; scikit-learn's ``SGDRegressor``, ``SGDClassifier``,
-``MLPRegressor`` and ``MLPClassifier`` (and anything else with ``partial_fit`` and a rate
-parameter, such as skorch's ``NeuralNetClassifier`` / ``NeuralNetRegressor``) through
-``partial_fit`` with the rate parameter set before each step. Data larger than memory arrives
+data those updates did not see: the next mini-batch (or a validation set). Estimators are
+driven through the trainers of :mod:`sklearn_lrf._adapters`: ours through their own training
+loop; scikit-learn's ``SGDRegressor``, ``SGDClassifier``, ``MLPRegressor`` and ``MLPClassifier``
+(and anything else with ``partial_fit`` and a rate parameter, such as skorch's
+``NeuralNetClassifier`` / ``NeuralNetRegressor``) through ``partial_fit`` with the rate
+parameter set before each step. Data larger than memory arrives
 as dask collections or an iterable of blocks, cut into mini-batches and computed one block at a
 time; the core package never imports dask or torch.
 """
 
-import inspect
 import sys
 import time
 import warnings
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.validation import check_X_y, column_or_1d, indexable
 
-from . import _sgd
+from ._adapters import Diverged, trainer_for
 from ._compat import HasMethods, Interval, StrOptions, check_sample_weight, validate_params
 from ._suggestions import RAW_RULES, RULES, lag_corrected, usable_range
-from .linear_model import _BaseSGD
-from .schedules import Constant, ExponentialRamp, LinearRamp
+from .schedules import ExponentialRamp, LinearRamp
 
 __all__ = ["LRFinderResult", "lr_range_test", "DEFAULT_RULE"]
 
@@ -44,24 +41,8 @@ DEFAULT_RULE = "divergence_onset"
 _NATIVE_RANGE = (1e-3, 1e3)
 _FOREIGN_RANGE = (1e-6, 100.0)
 _STEPS_PER_DECADE = 15
-# Rate parameters recognised on foreign estimators, in order of preference (``lr``: skorch).
-KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init", "lr")
-# Learning-rate policies of scikit-learn estimators that would change the ramp's rates.
-_DECAYING_POLICIES = {"optimal", "invscaling", "adaptive"}
 # scikit-learn's MLPs read batch_size="auto" as min(200, n_samples).
 _MLP_AUTO_BATCH_SIZE = 200
-
-
-def constant_rate_params(estimator):
-    """Parameters that make a scikit-learn estimator use its rate parameter as a constant.
-
-    ``SGDRegressor``/``SGDClassifier`` (``learning_rate="optimal"`` ignores ``eta0``;
-    ``"invscaling"`` and ``"adaptive"`` decay it) and ``MLP*(solver="sgd")`` decay the rate unless
-    their policy is ``"constant"``; the range test measures, and suggests, constant rates.
-    """
-    if estimator.get_params().get("learning_rate") in _DECAYING_POLICIES:
-        return {"learning_rate": "constant"}
-    return {}
 
 
 @dataclass
@@ -273,8 +254,10 @@ iterable
     sample_weight : array-like of shape (n_samples,) or dask collection, default=None
         Weights of the samples. They shape the ramp as they shape ``fit``: multiplied by the
         estimator's ``class_weight`` (``"balanced"`` computed over the ramp's training data),
-        rescaled to mean 1, applied to each update, and every recorded loss is the weighted
-        mean ``sum_i w_i loss_i / sum_i w_i``.
+        applied to each update at the scale the estimator's ``fit`` applies them (ours rescale
+        them to mean 1, over the data or per streamed mini-batch; scikit-learn's SGD and skorch
+        use them as given, so weights of 10 act as a 10 times larger rate), and every recorded
+        loss is the weighted mean ``sum_i w_i loss_i / sum_i w_i``.
     min_lr, max_lr : float > 0, default=None
         Ends of the ramp; ``min_lr < max_lr``. None places them from the data for our
         estimators, at ``1e-3 / L`` and ``1e3 / L``, where ``1 / L`` is the stable step that
@@ -345,10 +328,21 @@ iterable
     started = time.perf_counter()
     rng = check_random_state(random_state)
     seed = rng.randint(np.iinfo(np.int32).max)
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    model = trainer_for(final, lr_param, seed)
     data = _Data.prepare(
-        estimator, X, y, sample_weight, validation, classes, batch_size, step_unit, rng
+        estimator,
+        X,
+        y,
+        sample_weight,
+        validation,
+        classes,
+        batch_size,
+        step_unit,
+        rng,
+        model.unit_mean_weights,
     )
-    model = _adapter(data.estimator, lr_param, data.classes, seed)
+    model.start(data.classes)
     min_lr, max_lr, placed_by = _ramp_ends(model, data, min_lr, max_lr)
     if n_steps is None:
         decades = np.log10(max_lr / min_lr)
@@ -364,18 +358,17 @@ iterable
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             if restart_steps is None:
-                model.reset()
                 losses = _train_units(model, rates, data, step_unit, seed)
                 for rate, loss in zip(rates, losses, strict=False):
                     if recorder.add(rate, loss):
                         break
             else:
                 for rate in rates:
-                    model.reset()
+                    model.start(data.classes)
                     units = _train_units(model, [rate] * restart_steps, data, step_unit, seed)
                     if recorder.add(rate, list(units)[-1]):
                         break
-        except _Diverged as error:
+        except Diverged as error:
             recorder.add(error.rate, np.inf)
             stop_reason = (
                 f"training failed at learning rate {error.rate:.3g} (ramp step "
@@ -472,27 +465,19 @@ def _ramp_ends(model, data, min_lr, max_lr):
     return min_lr, min_lr * span, f"min_lr given, max_lr {how}"
 
 
-class _Diverged(Exception):
-    """Training raised because of the rate (overflow): the ramp's expected end."""
-
-    def __init__(self, rate, cause):
-        super().__init__(str(cause))
-        self.rate, self.cause = rate, cause
-
-
 def _train_units(model, rates, data, step_unit, seed):
     """Train one unit (mini-batch or epoch) per rate; yield the loss measured after each."""
     if step_unit == "batch":
         batches = data.batches(seed)
         batch = next(batches)
         for rate in rates:
-            model.train(*batch, rate)
+            model.step(*batch, rate)
             batch = _next_batch(batches)
             yield model.loss(*(data.validation or batch))
     else:
         epochs = data.epochs(seed)
         for rate in rates:
-            before_update = [model.train(*batch, rate) for batch in next(epochs)]
+            before_update = [model.step(*batch, rate) for batch in next(epochs)]
             yield model.loss(*data.validation) if data.validation else np.nanmean(before_update)
 
 
@@ -521,8 +506,20 @@ class _Data:
 
     @classmethod
     def prepare(
-        cls, estimator, X, y, sample_weight, validation, classes, batch_size, step_unit, rng
+        cls,
+        estimator,
+        X,
+        y,
+        sample_weight,
+        validation,
+        classes,
+        batch_size,
+        step_unit,
+        rng,
+        unit_mean_weights,
     ):
+        """Check the data; ``unit_mean_weights``: rescale the weights to mean 1 (over the arrays,
+        or per mini-batch of a stream), as the estimator's ``fit`` and ``partial_fit`` do."""
         final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         class_weight = final.get_params().get("class_weight") if is_classifier(final) else None
         batch_size_given = batch_size is not None
@@ -577,9 +574,8 @@ class _Data:
                 checker(_computed(block), f"{block_name} {index}")
                 for index, block in enumerate(stream)
             )
-            return cls(
-                final, None, None, None, _cut(blocks, batch_size), validation, classes, batch_size
-            )
+            batches = _cut(blocks, batch_size, unit_mean_weights)
+            return cls(final, None, None, None, batches, validation, classes, batch_size)
         classifier = is_classifier(final)
         if not classifier and np.ndim(y) == 2 and np.shape(y)[1] == 1:
             y = np.ravel(y)  # the column skorch's regressors take
@@ -628,7 +624,8 @@ class _Data:
                 "Every sample of the ramp's training data has zero weight once sample_weight "
                 "and class_weight are combined; nothing to learn from. Check the weights."
             )
-        weights = _unit_mean(weights)
+        if unit_mean_weights:
+            weights = _unit_mean(weights)
         if validation is not None:
             validation = checker(validation, "the validation data")
         if not batch_size_given:
@@ -781,10 +778,10 @@ def _row_blocks(collection):
     return [collection.partitions[i] for i in range(collection.npartitions)]
 
 
-def _cut(blocks, batch_size):
+def _cut(blocks, batch_size, unit_mean_weights):
     """Consecutive mini-batches of ``batch_size`` rows cut from checked ``(X, y, weights)``
-    blocks of any sizes (the last may be smaller), weights rescaled to mean 1 per batch as
-    ``partial_fit`` does."""
+    blocks of any sizes (the last may be smaller), weights rescaled to mean 1 per batch when
+    ``unit_mean_weights`` (as our estimators' ``partial_fit`` does)."""
     carry = None
     for block in blocks:
         if carry is not None:
@@ -792,10 +789,10 @@ def _cut(blocks, batch_size):
         X, y, weights = block
         n_full = X.shape[0] - X.shape[0] % batch_size
         for start in range(0, n_full, batch_size):
-            yield _batch(block, slice(start, start + batch_size))
+            yield _batch(block, slice(start, start + batch_size), unit_mean_weights)
         carry = _rows(block, slice(n_full, None)) if n_full < X.shape[0] else None
     if carry is not None:
-        yield _batch(carry, slice(None))
+        yield _batch(carry, slice(None), unit_mean_weights)
 
 
 def _rows(block, rows):
@@ -803,14 +800,14 @@ def _rows(block, rows):
     return X[rows], y[rows], None if weights is None else weights[rows]
 
 
-def _batch(block, rows):
+def _batch(block, rows, unit_mean_weights):
     X, y, weights = _rows(block, rows)
     if weights is not None and not weights.any():
         raise ValueError(
             "A mini-batch cut from the stream has zero weight in every sample; nothing to "
             "learn from. Check the weights."
         )
-    return X, y, _unit_mean(weights)
+    return X, y, _unit_mean(weights) if unit_mean_weights else weights
 
 
 def _concatenate(first, second):
@@ -825,279 +822,5 @@ def _concatenate(first, second):
 
 
 def _unit_mean(weights):
-    """Weights rescaled to mean 1, as the estimators' fit does (None stays None)."""
+    """Weights rescaled to mean 1, as our estimators' fit does (None stays None)."""
     return None if weights is None else weights / weights.mean()
-
-
-def _adapter(estimator, lr_param, classes, seed):
-    """How the ramp drives ``estimator``: ``reset()``, ``train(X, y, weights, rate) -> loss
-    before the update``, ``loss(X, y, weights) -> weighted mean loss``; weights already
-    include the class weights."""
-    if isinstance(estimator, _BaseSGD):
-        if lr_param not in (None, "learning_rate"):
-            raise ValueError(
-                f"{type(estimator).__name__} takes its rate in learning_rate, not {lr_param!r}."
-            )
-        return _NativeModel(estimator, classes, seed)
-    return _PartialFitModel(estimator, lr_param, classes, seed)
-
-
-class _NativeModel:
-    """Drives SGDLinearRegressor / SGDLogisticClassifier through their training loop."""
-
-    def __init__(self, estimator, classes, seed):
-        self.estimator = clone(estimator).set_params(random_state=seed)
-        self.classes = classes
-        self.n_updates = 0
-        name = "log loss" if is_classifier(estimator) else "squared error / 2"
-        self.loss_name = name
-
-    def reset(self):
-        self.params = None
-
-    def stable_rate(self, X, y, weights, batch_size):
-        """``1 / L``, the rate ``learning_rate="auto"`` starts from (None for a stream)."""
-        if X is None:
-            return None
-        if not np.issubdtype(X.dtype, np.floating):
-            X = X.astype(float)
-        loss = self.estimator._encode_targets(y, X.dtype, True, self.classes)[1]
-        return self.estimator._stable_rate(X, weights, loss, batch_size)
-
-    def _encode(self, X, y):
-        if not np.issubdtype(X.dtype, np.floating):
-            X = X.astype(float)
-        if self.params is not None:
-            return X, self.estimator._loop_targets(y, X.dtype)[0]
-        Y, loss, n_outputs = self.estimator._encode_targets(y, X.dtype, True, self.classes)
-        self.params = _sgd.Parameters(
-            coef=np.zeros((X.shape[1], n_outputs), dtype=X.dtype),
-            intercept=np.zeros(n_outputs, dtype=X.dtype),
-        )
-        self.settings = self.estimator._settings(loss, None)
-        return X, Y
-
-    def train(self, X, y, weights, rate):
-        X, Y = self._encode(X, y)
-        settings = replace(
-            self.settings, schedule=Constant(rate), batch_size=X.shape[0], shuffle=False
-        )
-        losses = []
-        try:
-            _sgd.train(
-                X,
-                Y,
-                weights,
-                self.params,
-                settings,
-                max_epochs=1,
-                rng=None,
-                observer=lambda step, rate, loss, params: losses.append(loss),
-                growth_check=False,
-            )
-        except _sgd.DivergenceError as error:
-            # Its epoch count means nothing here: every ramp step is one call of train.
-            raise _Diverged(rate, error.problem) from error
-        self.n_updates += 1
-        return losses[0]
-
-    def loss(self, X, y, weights):
-        X, Y = self._encode(X, y)
-        outputs = np.asarray(X @ self.params.coef) + self.params.intercept
-        total = self.settings.loss.loss_gradient(outputs, Y, weights)[0]
-        return total / (X.shape[0] if weights is None else weights.sum())
-
-
-class _PartialFitModel:
-    """Drives a foreign estimator through ``partial_fit`` and its rate parameter.
-
-    A skorch net (``skorch.NeuralNet``) trains without its ``train_split`` and callbacks, on the
-    whole mini-batch as one batch for one epoch; each call must make exactly one optimizer
-    step, counted by a hook on its optimizer. It draws its initial weights, dropout and data
-    loading from a torch random state of its own, seeded by ``seed``. Its rate ``lr`` is set with
-    ``set_params``, which updates the live optimizer's parameter groups without rebuilding it
-    (momentum and Adam state survive), and its inputs are cast to its module's dtype.
-    """
-
-    def __init__(self, estimator, lr_param, classes, seed):
-        if not hasattr(estimator, "partial_fit"):
-            raise TypeError(
-                f"{type(estimator).__name__} has no partial_fit, so the range test cannot "
-                "train it step by step"
-                + (
-                    " (for MLPs use solver='sgd' or 'adam')."
-                    if "solver" in estimator.get_params()
-                    else "."
-                )
-            )
-        params = estimator.get_params()
-        if params.get("solver") == "lbfgs":
-            raise ValueError(
-                f"{type(estimator).__name__}(solver='lbfgs') takes full-batch quasi-Newton "
-                "steps with no learning rate, so there is nothing to ramp. Use solver='sgd' or "
-                "'adam'."
-            )
-        if lr_param is None:
-            lr_param = next((name for name in KNOWN_RATE_PARAMETERS if name in params), None)
-            if lr_param is None:
-                raise ValueError(
-                    f"{type(estimator).__name__} has no learning-rate parameter the range test "
-                    f"knows ({', '.join(KNOWN_RATE_PARAMETERS)}); name it with lr_param=..."
-                )
-        elif lr_param not in params:
-            raise ValueError(
-                f"{type(estimator).__name__} has no parameter {lr_param!r}; its parameters "
-                f"are {sorted(params)}."
-            )
-        self.prototype = clone(estimator).set_params(**constant_rate_params(estimator))
-        if "class_weight" in params:  # the ramp's weights hold the class weights already
-            self.prototype.set_params(class_weight=None)
-        self.takes_weights = "sample_weight" in inspect.signature(estimator.partial_fit).parameters
-        skorch = sys.modules.get("skorch")  # loaded if estimator is a skorch net
-        self.skorch = skorch is not None and isinstance(estimator, skorch.NeuralNet)
-        if self.skorch:
-            # skorch would hold out a validation split, run max_epochs epochs, cut the batch
-            # by batch_size and let callbacks (e.g. LRScheduler) change the rate.
-            self.prototype.set_params(
-                train_split=None, callbacks="disable", iterator_train__batch_size=-1
-            )
-        # One partial_fit call must make one update: MLPs split a call by their batch_size.
-        self.batch_size_param = "batch_size" in params and not self.skorch
-        if "random_state" in params:
-            self.prototype.set_params(random_state=seed)
-        self.seed = seed
-        self.lr_param = lr_param
-        self.classifier = is_classifier(estimator)
-        if self.classifier and not hasattr(self.prototype, "predict_proba"):
-            raise ValueError(
-                f"The range test measures the log loss, which needs predict_proba; "
-                f"{type(estimator).__name__} with these parameters has none (for SGDClassifier "
-                "use loss='log_loss' or 'modified_huber')."
-            )
-        self.classes = classes
-        self.loss_name = "log loss" if self.classifier else "squared error / 2"
-        self.n_updates = 0
-
-    def reset(self):
-        self.model = clone(self.prototype)
-        self.fitted = False
-        if self.skorch:
-            self.torch_state = None
-            with self._torch_random_state():
-                self.model.initialize()
-            self.steps = 0
-            self.model.optimizer_.register_step_post_hook(self._count_step)
-            parameter = next(self.model.module_.parameters(), None)
-            self.dtype = np.dtype("float32" if parameter is None else _numpy_dtype(parameter))
-
-    @contextmanager
-    def _torch_random_state(self):
-        """Run with the net's own torch random state, seeded by ``seed`` at ``reset`` (initial
-        weights, dropout, data loaders), leaving torch's global random state as it was."""
-        torch = sys.modules["torch"]
-        with torch.random.fork_rng(devices=[]):
-            if self.torch_state is None:
-                torch.manual_seed(self.seed)
-            else:
-                torch.random.set_rng_state(self.torch_state)
-            yield
-            self.torch_state = torch.random.get_rng_state()
-
-    def _count_step(self, optimizer, args, kwargs):
-        self.steps += 1
-
-    def _inputs(self, X, y):
-        """``X`` and ``y`` as a skorch module takes them: X in its dtype, integer labels as
-        int64, regression targets in its dtype as a column."""
-        if not self.skorch:
-            return X, y
-        if np.issubdtype(X.dtype, np.number) and X.dtype != self.dtype:
-            X = X.astype(self.dtype)
-        if self.classifier:
-            return X, (y.astype(np.int64) if np.issubdtype(y.dtype, np.integer) else y)
-        return X, y.astype(self.dtype).reshape(len(y), -1)
-
-    def stable_rate(self, X, y, weights, batch_size):
-        """None: nothing tells a foreign estimator's stable rate."""
-        return None
-
-    def train(self, X, y, weights, rate):
-        before = self.loss(X, y, weights) if self.fitted else np.nan
-        _set_rate(self.model, self.lr_param, rate)
-        if self.batch_size_param:
-            self.model.set_params(batch_size=X.shape[0])
-        extra = {"classes": self.classes} if self.classifier else {}
-        if self.skorch:
-            extra["epochs"] = 1
-        if weights is not None:
-            if not self.takes_weights:
-                raise TypeError(
-                    f"{type(self.model).__name__}.partial_fit takes no sample_weight, so the "
-                    "ramp cannot weigh the samples or classes."
-                )
-            extra["sample_weight"] = weights
-        try:
-            with self._torch_random_state() if self.skorch else nullcontext():
-                self.model.partial_fit(*self._inputs(X, y), **extra)
-        except (ValueError, FloatingPointError, OverflowError) as error:
-            if not self.fitted:
-                raise
-            raise _Diverged(rate, error) from error
-        if self.skorch:
-            steps, self.steps = self.steps, 0
-            if steps != 1:
-                raise RuntimeError(
-                    f"{type(self.model).__name__}.partial_fit(X, y, epochs=1) made {steps} "
-                    "optimizer steps on one mini-batch, but each ramp step must make exactly "
-                    "one; a net that overrides fit_loop or get_iterator must keep skorch's "
-                    "one step per batch of iterator_train."
-                )
-        self.fitted = True
-        self.n_updates += 1
-        return before
-
-    def loss(self, X, y, weights):
-        X_in = self._inputs(X, y)[0]
-        with self._torch_random_state() if self.skorch else nullcontext():
-            predict = self.model.predict_proba if self.classifier else self.model.predict
-            predictions = predict(X_in)
-        if not self.classifier:
-            return _half_squared_error(predictions, y, weights)
-        if not np.isfinite(predictions).all():
-            return np.inf
-        return log_loss(y, predictions, labels=self.classes, sample_weight=weights)
-
-
-def _half_squared_error(predictions, y, weights):
-    """Weighted mean of ``(prediction - y) ** 2 / 2``; predictions of shape (n, 1), as skorch's
-    regressors make, are compared with targets of shape (n,) row by row, never broadcast."""
-    predictions, y = np.asarray(predictions, dtype=float), np.asarray(y, dtype=float)
-    if predictions.size != y.size:
-        raise ValueError(
-            f"The estimator predicted an array of shape {predictions.shape} for targets of "
-            f"shape {y.shape}."
-        )
-    squared = (predictions.reshape(y.shape) - y) ** 2
-    if squared.ndim > 1:  # multi-output: the mean over outputs, per sample
-        squared = squared.mean(axis=1)
-    return 0.5 * float(np.average(squared, weights=weights))
-
-
-def _numpy_dtype(tensor):
-    """The numpy dtype of a torch tensor, e.g. float32 (torch is not imported)."""
-    return str(tensor.dtype).removeprefix("torch.")
-
-
-def _set_rate(model, lr_param, rate):
-    """Set the rate parameter, and the live optimizer's rate of an MLP already started.
-
-    ``MLP*.partial_fit`` builds its optimizer on the first call and ignores later changes of
-    ``learning_rate_init``; its optimizers (sklearn.neural_network._stochastic_optimizers) read
-    ``learning_rate`` (SGD) and ``learning_rate_init`` (Adam) attributes. skorch's
-    ``set_params(lr=...)`` sets the live optimizer's rate itself.
-    """
-    model.set_params(**{lr_param: rate})
-    optimizer = getattr(model, "_optimizer", None)
-    if optimizer is not None:
-        optimizer.learning_rate_init = rate
-        optimizer.learning_rate = rate

@@ -17,14 +17,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
+from ._adapters import rate_params
 from ._compat import HasMethods, Interval, StrOptions, fit_context, safe_indexing
-from .finder import (
-    KNOWN_RATE_PARAMETERS,
-    RANGE_TEST_CONSTRAINTS,
-    LRFinderResult,
-    constant_rate_params,
-    lr_range_test,
-)
+from .finder import RANGE_TEST_CONSTRAINTS, LRFinderResult, lr_range_test
 from .linear_model import _BaseSGD
 from .schedules import Schedule
 
@@ -449,15 +444,8 @@ diverge_threshold, validation, lr_param, batch_size
         return self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
 
     def _rate_params(self, rate):
-        """Parameters of ``estimator`` that make it train at ``rate``."""
-        final = self._final()
-        if isinstance(final, _BaseSGD):
-            schedule = self.refit_schedule
-            params = {"learning_rate": rate if schedule is None else schedule.with_peak(rate)}
-        else:
-            own = final.get_params()
-            name = self.lr_param or next(p for p in KNOWN_RATE_PARAMETERS if p in own)
-            params = {**constant_rate_params(final), name: rate}
+        """Parameters of ``estimator`` that make it train at ``rate``, as the ramp set them."""
+        params = rate_params(self._final(), rate, self.lr_param, self.refit_schedule)
         return _final_params(self.estimator, params)
 
     @property

@@ -1,5 +1,8 @@
 """lr_range_test against hand-written SGD, closed forms and scikit-learn's own estimators."""
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -446,3 +449,23 @@ def test_pipeline_steps_see_the_data_as_given():
     assert np.isfinite(result.best_lr) and np.isfinite(result.losses[:-1]).all()
     with pytest.raises(ValueError, match="Input X contains NaN"):
         lr_range_test(make_pipeline(StandardScaler(), SGDLogisticClassifier()), frame[["a"]], y)
+
+
+def test_only_the_adapters_reach_into_our_estimators():
+    """The range test and the search drive every estimator through ``_adapters``: no other
+    module calls a private method of our estimators (the issue that ran the ramp beside fit)."""
+    import sklearn_lrf.__main__ as cli
+    from sklearn_lrf import finder, plotting, search
+    from sklearn_lrf.linear_model import _BaseSGD
+
+    private = {
+        name
+        for cls in (SGDLinearRegressor, SGDLogisticClassifier, _BaseSGD)
+        for name in vars(cls)
+        if name.startswith("_") and not name.startswith("__")
+    }
+    assert {"_encode_targets", "_stable_rate", "_settings"} <= private
+    for module in (finder, search, plotting, cli):
+        tree = ast.parse(Path(module.__file__).read_text())
+        used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        assert not used & private, (module.__name__, used & private)

@@ -7,7 +7,7 @@ import pytest
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.datasets import make_classification
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -71,6 +71,37 @@ def test_stream_triples_and_weighted_validation_equal_arrays(weighted_quadratic)
     np.testing.assert_allclose(stream.losses, arrays.losses, rtol=1e-9)
     np.testing.assert_allclose(
         arrays.losses, weighted_gd(X, y, w, np.geomspace(1e-3, 1.0, 30)), rtol=1e-9
+    )
+
+
+def test_weights_scale_each_update_as_the_estimators_fit_does(weighted_quadratic):
+    """scikit-learn's SGD multiplies each update by the weight as given, so weights of 10 are a
+    rate 10 times larger, and the ramp must say so (its refit will use them as given); ours
+    rescale the weights to mean 1, so their scale changes nothing."""
+    X, y, w = weighted_quadratic
+    sgd = SGDRegressor(penalty=None, random_state=0)
+    ramp = dict(n_steps=31, extend_decades=0, random_state=0)
+    tenfold = lr_range_test(sgd, X, y, sample_weight=10 * w, min_lr=1e-5, max_lr=1e-2, **ramp)
+    plain = lr_range_test(sgd, X, y, sample_weight=w, min_lr=1e-4, max_lr=1e-1, **ramp)
+    n = min(len(tenfold.losses), len(plain.losses))
+    assert n > 10
+    np.testing.assert_allclose(tenfold.losses[:n], plain.losses[:n], rtol=1e-9)
+    ramp.update(min_lr=1e-3, max_lr=1.0)
+    ours_tenfold = lr_range_test(NO_INTERCEPT, X, y, sample_weight=10 * w, **ramp)
+    ours = lr_range_test(NO_INTERCEPT, X, y, sample_weight=w, **ramp)
+    np.testing.assert_allclose(ours_tenfold.losses, ours.losses, rtol=1e-12)
+
+
+def test_search_refits_weighted_sklearn_sgd_at_the_rate_its_ramp_measured(weighted_quadratic):
+    X, y, w = weighted_quadratic
+    sgd = SGDRegressor(penalty=None, random_state=0, max_iter=5, tol=None)
+    searches = [
+        LRFinderSearch(sgd, n_steps=60, random_state=0).fit(X, y, sample_weight=scale * w)
+        for scale in (1.0, 10.0)
+    ]
+    assert searches[1].best_lr_ == pytest.approx(searches[0].best_lr_ / 10, rel=0.2)
+    np.testing.assert_allclose(
+        searches[1].best_estimator_.coef_, searches[0].best_estimator_.coef_, rtol=0.05
     )
 
 
