@@ -14,10 +14,10 @@ zero weights, in float64, with squared error / 2, binary log loss (one output) o
 log loss, plain SGD on shuffled mini-batches of 32 and an L2 penalty of 1e-4 on the weights
 (``weight_decay``, not on the bias). It runs each library's range test with its defaults and
 the example's settings, takes the suggestion as the library computes it, and refits for 30
-epochs at a constant 1, 3 and 10 times the suggestion (the example's refit budget), recording
-the validation loss, or null when the refit diverged (a non-finite training loss, or a
-validation loss not below the untrained model's). Everything is written to
-``results/peers/peer_finders.json``, which the example plots.
+epochs at a constant 1, 3 and 10 times the suggestion (the example's refit budget), once for
+each of 5 batch orders, recording the validation loss, or null when the refit diverged (a
+non-finite training loss, or a validation loss not below the untrained model's). Everything is
+written to ``results/peers/peer_finders.json``, which the example plots.
 """
 
 import json
