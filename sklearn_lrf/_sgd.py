@@ -353,7 +353,10 @@ class _Kernel:
         dtype = params.coef.dtype
         if sp.issparse(X):
             X = X.tocsr()
-            self.data = (None, X.data.astype(dtype, copy=False), X.indices, X.indptr)
+            # Unsigned column indices (a view, no copy): numba then leaves out the wraparound
+            # of negative indices from every gather and scatter of the weights.
+            indices = X.indices.view(f"u{X.indices.itemsize}")
+            self.data = (None, X.data.astype(dtype, copy=False), indices, X.indptr)
             row_bytes = (X.data.itemsize + X.indices.itemsize) * X.nnz / max(X.shape[0], 1)
         else:
             X = np.ascontiguousarray(X, dtype=dtype)
