@@ -353,10 +353,12 @@ class _Kernel:
         dtype = params.coef.dtype
         if sp.issparse(X):
             X = X.tocsr()
-            # Unsigned column indices (a view, no copy): numba then leaves out the wraparound
-            # of negative indices from every gather and scatter of the weights.
+            # Unsigned column indices and row offsets (views, no copy): numba then leaves out
+            # the wraparound of negative indices from every read of a row and every gather and
+            # scatter of the weights.
             indices = X.indices.view(f"u{X.indices.itemsize}")
-            self.data = (None, X.data.astype(dtype, copy=False), indices, X.indptr)
+            indptr = X.indptr.view(f"u{X.indptr.itemsize}")
+            self.data = (None, X.data.astype(dtype, copy=False), indices, indptr)
             row_bytes = (X.data.itemsize + X.indices.itemsize) * X.nnz / max(X.shape[0], 1)
         else:
             X = np.ascontiguousarray(X, dtype=dtype)
