@@ -51,8 +51,9 @@ def prefetch_row(typingctx, array, row):
 @intrinsic
 def prefetch_span(typingctx, array, start, stop):
     """Prefetch every cache line of ``array[start:stop]`` (contiguous 1-D ``array``) into the
-    second-level cache and up, not the first, where a sparse row's gathers and scatters of the
-    weights find them (rows prefetched into it would evict them: measured slower)."""
+    second-level cache and up, not the first: the sparse epoch ran faster so, presumably because
+    rows prefetched into the first would evict the weights a row's gathers and scatters find
+    there."""
     signature = types.void(array, types.intp, types.intp)
 
     def codegen(context, builder, sig, args):
