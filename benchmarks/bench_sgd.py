@@ -8,7 +8,7 @@ its best round's, a fit's wall time (input checks included) divided by its epoch
 is printed against its target, next to the machine's own limits measured in the same rounds:
 reading the rows of X in a shuffled order (prefetched, as the training loop does) and in
 order, and a numpy loop of mini-batch softmax regression (gather 256 rows, two GEMMs). BLAS
-runs on one thread throughout.
+runs on one thread throughout. ``--group sparse`` (repeatable) runs only the named groups.
 """
 
 import argparse
