@@ -353,7 +353,12 @@ class _Kernel:
         dtype = params.coef.dtype
         if sp.issparse(X):
             X = X.tocsr()
-            self.data = (None, X.data.astype(dtype, copy=False), X.indices, X.indptr)
+            # Unsigned column indices and row offsets (views, no copy): numba then leaves out
+            # the wraparound of negative indices from every read of a row and every gather and
+            # scatter of the weights.
+            indices = X.indices.view(f"u{X.indices.itemsize}")
+            indptr = X.indptr.view(f"u{X.indptr.itemsize}")
+            self.data = (None, X.data.astype(dtype, copy=False), indices, indptr)
             row_bytes = (X.data.itemsize + X.indices.itemsize) * X.nnz / max(X.shape[0], 1)
         else:
             X = np.ascontiguousarray(X, dtype=dtype)
@@ -461,8 +466,9 @@ def _sgd_steps(
     lazy = X_indptr is not None and coef_velocity is None and l1 == 0.0
     gradient = np.empty(0 if lazy else coef.shape[0], coef.dtype)
     intercept_gradient = np.empty_like(intercept)
-    # Sparse rows' derivatives in their outputs, row after row of the batch.
-    slopes = np.empty(0 if X_indptr is None else batch_size * intercept.shape[0], coef.dtype)
+    # Sparse rows' outputs, then their derivatives in them, row after row of the batch (float64:
+    # the outputs are computed in float64 for float32 data too).
+    slopes = np.empty(0 if X_indptr is None else batch_size * intercept.shape[0])
     scale = 1.0
     done = rates.shape[0]
     for batch in range(rates.shape[0]):
@@ -580,15 +586,45 @@ def _batch_gradient(
     ``intercept_gradient``; on sparse X, with the weights ``scale * coef``, write each row's
     derivatives in its outputs into ``slopes`` instead. Return the summed weighted loss.
 
-    With one output (squared error, binary log loss; ``outputs`` None) the loop is
-    software-pipelined: step ``position`` computes the output of row ``order[position]``, then
-    the loss and gradient of the row before it, so that one row's ``exp`` and ``log1p`` overlap
-    the memory reads of the next. With several (multinomial log loss), ``outputs`` holds one
-    row's outputs.
+    With one output (squared error, binary log loss; ``outputs`` None) on sparse X, the outputs
+    of the whole batch come first, then their losses, so that the ``exp`` and ``log1p`` of
+    different rows overlap each other; on dense X the loop is software-pipelined: step
+    ``position`` computes the output of row ``order[position]``, then the loss and gradient of
+    the row before it, so that one row's ``exp`` and ``log1p`` overlap the memory reads of the
+    next. With several (multinomial log loss), ``outputs`` holds one row's outputs.
     """
     n_rows = order.shape[0]
     total = 0.0
     if outputs is None:
+        if X_indptr is not None:
+            for position in range(start, stop):
+                if prefetch_rows and position + prefetch_rows < n_rows:
+                    _prefetch(
+                        X,
+                        X_data,
+                        X_indices,
+                        X_indptr,
+                        Y,
+                        sample_weight,
+                        order[position + prefetch_rows],
+                    )
+                row = order[position]
+                dot = 0.0
+                for j in range(X_indptr[row], X_indptr[row + 1]):
+                    dot += X_data[j] * coef[X_indices[j]]
+                slopes[position - start] = intercept[0] + scale * dot
+            for position in range(start, stop):
+                i = order[position]
+                loss, slope = one_output_loss_gradient(
+                    loss_code, slopes[position - start], float(Y[i, 0])
+                )
+                weight = 1.0 if sample_weight is None else sample_weight[i, 0]
+                total += weight * loss
+                d_output = coef.dtype.type(weight * slope)
+                slopes[position - start] = d_output
+                intercept_gradient[0] += d_output
+            return total
+        # Dense X (the guards leave its loops out of the sparse case's compilation).
         row = previous = 0
         z = z_previous = intercept[0]
         for position in range(start, stop + 1):
@@ -608,11 +644,6 @@ def _batch_gradient(
                 if X is not None:
                     for f in range(X.shape[1]):
                         dot += X[row, f] * coef[f]
-                if X_indptr is not None:
-                    sparse_dot = 0.0
-                    for j in range(X_indptr[row], X_indptr[row + 1]):
-                        sparse_dot += X_data[j] * coef[X_indices[j]]
-                    dot += scale * sparse_dot
                 z = dot
             if position > start:
                 i = previous
@@ -623,8 +654,6 @@ def _batch_gradient(
                 if X is not None:
                     for f in range(X.shape[1]):
                         gradient[f] += d_output * X[i, f]
-                if X_indptr is not None:
-                    slopes[position - 1 - start] = d_output
                 intercept_gradient[0] += d_output
             previous, z_previous = row, z
         return total
