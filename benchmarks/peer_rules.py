@@ -7,10 +7,10 @@
   ``[skip_start:-skip_end]`` (10 and 5) and returns the rate at ``argmin(np.gradient(losses))``
   (gradient over the index).
 - Lightning (Lightning-AI/pytorch-lightning, ``src/lightning/pytorch/tuner/lr_finder.py``):
-  ``_LRFinder.suggestion(skip_begin=10, skip_end=1)`` on the bias-corrected moving average
-  (``beta=0.98``, our ``smoothed_losses``): since PR #21055 (August 2025) the gradient is taken
-  with respect to the learning rate, ``torch.gradient(losses, spacing=[lrs])``, which uses the
-  same formulas as ``np.gradient(losses, lrs)``; before it, over the index.
+  ``_LRFinder.suggestion(skip_begin=10, skip_end=1)`` on its moving average (``beta=0.98``,
+  debiased one step off: :func:`lightning_curve`): since PR #21055 (August 2025) the gradient
+  is taken with respect to the learning rate, ``torch.gradient(losses, spacing=[lrs])``, which
+  uses the same formulas as ``np.gradient(losses, lrs)``; before it, over the index.
 - DoG (Ivgi, Hinder and Carmon 2023, "DoG is SGD's best friend"): SGD with
   ``eta_t = max(r_eps, max_{i<=t} ||x_i - x_0||) / sqrt(sum_{i<=t} ||g_i||^2)``,
   ``r_eps = 1e-6 (1 + ||x_0||)``, for our linear models (same loss, L2 penalty, batches, epochs);
@@ -54,6 +54,30 @@ def torch_lr_finder(lrs, losses, skip_start=10, skip_end=5):
     end = len(losses) - skip_end
     trimmed = np.asarray(losses[skip_start:end], dtype=float)
     return float(np.asarray(lrs)[skip_start:end][np.gradient(trimmed).argmin()])
+
+
+def lightning_curve(losses, beta=0.98, early_stop_threshold=4.0):
+    """Lightning's recorded curve from raw losses: its moving average and its stop.
+
+    ``_LRCallback.on_train_batch_end`` divides the average by ``1 - beta ** (step + 1)`` with
+    ``step = trainer.global_step``, which already counts the batch's update: at point ``i`` the
+    divisor is ``1 - beta ** (i + 2)``, one step off, so the curve starts at ``0.505`` times the
+    first loss (``benchmarks/results/peers/peer_finders.json`` records it from Lightning 2.6.6).
+    From the second step on, it stops after the first point above ``early_stop_threshold`` times
+    the best so far, that point included.
+    """
+    average, best, history = 0.0, np.inf, []
+    for i, loss in enumerate(losses):
+        step = i + 1
+        average = beta * average + (1 - beta) * loss
+        smoothed = average / (1 - beta ** (step + 1))
+        diverged = step > 1 and smoothed > early_stop_threshold * best
+        if smoothed < best or step == 1:
+            best = smoothed
+        history.append(smoothed)
+        if diverged:
+            break
+    return np.asarray(history)
 
 
 def lightning(lrs, losses, skip_begin=10, skip_end=1, wrt_lr=True):

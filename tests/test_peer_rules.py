@@ -13,7 +13,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from curve_rules import centred_curve, plateau_start, smoothed_minimum  # noqa: E402
-from peer_rules import dog, lightning, torch_lr_finder, torch_lr_finder_curve  # noqa: E402
+from peer_rules import (  # noqa: E402
+    dog,
+    lightning,
+    lightning_curve,
+    torch_lr_finder,
+    torch_lr_finder_curve,
+)
 
 from sklearn_lrf._suggestions import divergence_onset  # noqa: E402
 
@@ -53,6 +59,27 @@ def test_lightning_since_21055_differentiates_with_respect_to_the_rate():
     noisy[12] = 0.999
     expected = LRS[np.argmin(np.gradient(noisy[10:40], LRS[10:40])) + 10]
     assert lightning(LRS, noisy) == expected == LRS[11]
+
+
+def test_lightning_curve_is_debiased_one_step_off_and_stops_at_4_times_the_best():
+    losses = np.r_[np.full(30, 2.0), 1.0, np.full(30, 2.0), np.full(10, 40.0)]
+    curve = lightning_curve(losses)
+    assert curve[0] == pytest.approx(2.0 * 0.02 / (1 - 0.98**2))  # 0.505 of the first loss
+    average = 0.0
+    for i, loss in enumerate(losses[: len(curve)]):
+        average = 0.98 * average + 0.02 * loss
+        assert curve[i] == pytest.approx(average / (1 - 0.98 ** (i + 2)), rel=1e-12)
+    best_before = np.minimum.accumulate(curve)[:-1]
+    assert curve[-1] > 4 * best_before[-1] and np.all(curve[1:-1] <= 4 * best_before[:-1])
+    assert 61 < len(curve) < len(losses)
+    # Its first point as the real Lightning 2.6.6 recorded it on breast_cancer, at zero weights.
+    peers = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "benchmarks/results/peers/peer_finders.json"
+        ).read_text()
+    )["problems"]
+    cancer = next(p for p in peers if p["name"] == "breast_cancer")["finders"][1]
+    assert cancer["losses"][0] == pytest.approx(lightning_curve([np.log(2.0)])[0], rel=1e-4)
 
 
 def test_lightning_drops_non_finite_points_and_the_last():
