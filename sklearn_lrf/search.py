@@ -335,7 +335,7 @@ diverge_threshold, validation, lr_param, batch_size
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         if is_classifier(self.estimator):
             check_classification_targets(y)
-        factors = self._race_factors()
+        race = self._race_plan()
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
         params = self._range_test_params(seed)
@@ -378,9 +378,9 @@ diverge_threshold, validation, lr_param, batch_size
                 f"). Lower min_lr, scale the features, or raise diverge_threshold."
             )
         self.race_results_ = None
-        if factors is not None:
+        if race is not None:
             race_seed = rng.randint(np.iinfo(np.int32).max)
-            self.race_results_ = self._race(X, y, sample_weight, folds, factors, race_seed)
+            self.race_results_ = self._race(X, y, sample_weight, folds, *race, race_seed)
             self.best_lr_ = float(
                 self.race_results_["learning_rates"][self.race_results_["best_index"]]
             )
@@ -459,8 +459,9 @@ diverge_threshold, validation, lr_param, batch_size
             results[f"std_{name}"] = np.array([np.std(values)])
         return results
 
-    def _race_factors(self):
-        """``race`` as an array of multiples, checked (None without a race)."""
+    def _race_plan(self):
+        """``(factors, budget parameters)`` of the race, checked before any training (None
+        without a race)."""
         if self.race is None:
             return None
         try:
@@ -478,45 +479,23 @@ diverge_threshold, validation, lr_param, batch_size
                 "race must hold two or more distinct positive multiples of the curve's pick, "
                 f"such as (1/3, 1, 3), or be None; got {self.race!r}."
             )
-        return factors
+        return factors, budget_params(self._final(), self.race_budget)
 
-    def _race(self, X, y, sample_weight, folds, factors, seed):
+    def _race(self, X, y, sample_weight, folds, factors, budget, seed):
         """Train the candidates ``best_lr_ * factors`` for ``race_budget`` of the epochs on the
         training part of each split and score them on its held-out part: ``race_results_``."""
-        final = self._final()
-        budget = budget_params(final, self.race_budget)
         classifier = is_classifier(self.estimator)
-        where = f"the held-out parts of {len(folds)} folds" if folds else None
-        if folds is None:
-            hold_out = self.validation or RACE_HOLD_OUT
-            where = f"a held-out {hold_out:.0%} of the data"
-            folds = [
-                train_test_split(
-                    np.arange(len(y)),
-                    test_size=hold_out,
-                    random_state=seed,
-                    stratify=y if classifier else None,
-                )
-            ]
-        shared = dict(budget)
-        if "random_state" in final.get_params():
-            shared["random_state"] = seed
+        folds, where = self._race_splits(y, folds, seed)
         rates = self.best_lr_ * factors
-        candidates = [
-            clone(self.estimator).set_params(
-                **self._rate_params(rate), **_final_params(self.estimator, shared)
-            )
-            for rate in rates
-        ]
         self._say(
             f"racing {len(rates)} rates around {self.best_lr_:.3g}, trained with {budget}, "
             f"scored on {where}"
         )
         classes = np.unique(y) if classifier else None
-        class_weight = final.get_params().get("class_weight") if classifier else None
+        class_weight = self._final().get_params().get("class_weight") if classifier else None
         outcomes = Parallel(n_jobs=self.n_jobs)(
             delayed(_race_loss)(candidate, X, y, sample_weight, class_weight, classes, split)
-            for candidate in candidates
+            for candidate in self._race_candidates(rates, budget, seed)
             for split in folds
         )
         rows = [outcomes[i : i + len(folds)] for i in range(0, len(outcomes), len(folds))]
@@ -544,6 +523,31 @@ diverge_threshold, validation, lr_param, batch_size
             budget=budget,
             train_sizes=[len(train) for train, _ in folds],
         )
+
+    def _race_splits(self, y, folds, seed):
+        """``(train, test)`` index pairs the race trains and scores on, and what they are: the
+        folds of ``cv``, else one seeded split holding out ``validation`` (or 20%)."""
+        if folds is not None:
+            return folds, f"the held-out parts of {len(folds)} folds"
+        hold_out = self.validation or RACE_HOLD_OUT
+        split = train_test_split(
+            np.arange(len(y)),
+            test_size=hold_out,
+            random_state=seed,
+            stratify=y if is_classifier(self.estimator) else None,
+        )
+        return [split], f"a held-out {hold_out:.0%} of the data"
+
+    def _race_candidates(self, rates, budget, seed):
+        """Unfitted clones of ``estimator`` at each constant rate, with the shortened budget
+        and, when the final estimator takes one, the ``random_state`` ``seed``."""
+        shared = dict(budget)
+        if "random_state" in self._final().get_params():
+            shared["random_state"] = seed
+        shared = _final_params(self.estimator, shared)
+        return [
+            clone(self.estimator).set_params(**self._rate_params(rate), **shared) for rate in rates
+        ]
 
     def _say(self, message):
         if self.verbose:
