@@ -282,8 +282,15 @@ def test_skorch_nets_race_on_max_epochs():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 4)).astype(np.float32)
     y = (X @ np.array([1.0, -2.0, 0.5, 0.0], dtype=np.float32))[:, None]
+    # Adam, not SGD: a torch.optim.SGD stepped earlier in the process makes test_skorch's
+    # CountingSGD (which calls SGD.step) run its step hooks twice per step.
     net = skorch.NeuralNetRegressor(
-        torch.nn.Linear, module__in_features=4, module__out_features=1, max_epochs=5, verbose=0
+        torch.nn.Linear,
+        module__in_features=4,
+        module__out_features=1,
+        optimizer=torch.optim.Adam,
+        max_epochs=5,
+        verbose=0,
     )
     torch.manual_seed(0)
     race = LRFinderSearch(net, race=(1, 3), race_budget=0.4, **RAMP).fit(X, y).race_results_
