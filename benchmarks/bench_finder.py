@@ -25,10 +25,15 @@ and MLP initialisation; the range test's ``random_state``):
    fitted on the training part, ``LRFinderSearch`` as shipped (defaults, ``random_state=0``)
    and with the old defaults (old ramp, ``lag_corrected``), all scored (accuracy or R^2) on
    the validation part.
+6. **The race** (``LRFinderSearch(estimator, race=RACE_FACTORS, random_state=seed)``, every
+   other default), per seed: the curve's pick, the race's candidates, held-out losses and
+   winner (its regret read off the grid as above); seed 0's refit scored on the validation
+   part.
 
 Raw results are cached in ``benchmarks/results/<problem>.json`` (delete one to recompute it;
 ``--results DIR`` elsewhere), so the rules are re-evaluated offline (``report.py``). A cached
-problem without the shipped package's record gets only that (range tests and LRFinderSearch).
+problem without the shipped package's record gets only that (range tests and LRFinderSearch),
+one without the race's record only the races.
 """
 
 import argparse
@@ -44,7 +49,7 @@ import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
 import numpy as np
 from peer_rules import dog_validation_loss
 from problems import OURS, problems, quiet
-from report import held_out_rules, report
+from report import RACE_FACTORS, held_out_rules, report
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 
@@ -161,6 +166,38 @@ def shipped(problem, data, seeds):
     )
 
 
+def raced(problem, data, seeds):
+    """``LRFinderSearch(estimator, race=RACE_FACTORS)`` with every other default, per seed
+    (``random_state=seed``): the curve's pick, the race's table and winner; seed 0 refitted and
+    scored on the validation part."""
+    X_train, X_val, y_train, y_val = data
+    runs = []
+    for seed in seeds:
+        search = LRFinderSearch(
+            problem.estimator(1e-3, seed), race=RACE_FACTORS, refit=seed == 0, random_state=seed
+        ).fit(X_train, y_train)
+        race = search.race_results_
+        runs.append(
+            dict(
+                curve_lr=float(search.range_test_.best_lr),
+                best_lr=float(search.best_lr_),
+                learning_rates=race["learning_rates"].tolist(),
+                losses=race["losses"].tolist(),
+                errors=race["errors"],
+                budget=race["budget"],
+                train_sizes=race["train_sizes"],
+                ramp_updates=int(search.range_test_.n_updates),
+                score=float(search.score(X_val, y_val)) if seed == 0 else None,
+            )
+        )
+    return dict(
+        package_commit=package_commit(),
+        race=list(RACE_FACTORS),
+        race_budget=LRFinderSearch(None).race_budget,
+        runs=runs,
+    )
+
+
 def package_commit():
     """The last commit that changed ``sklearn_lrf/`` in this checkout (None outside git)."""
     try:
@@ -219,6 +256,9 @@ def collect(problem, seeds, directory):
         if "shipped" not in record:  # cached before the package's own default was measured
             record["shipped"] = shipped(problem, problem.data(), seeds)
             path.write_text(json.dumps(record, default=float))
+        if "raced" not in record:  # cached before the race was measured
+            record["raced"] = raced(problem, problem.data(), seeds)
+            path.write_text(json.dumps(record, default=float))
         return record
     data = problem.data()
     X_train, y_train = data[0], data[2]
@@ -245,6 +285,7 @@ def collect(problem, seeds, directory):
         wide_ramp=[range_test(problem, data, seed, extend_decades=0, **wide) for seed in seeds],
         **score_against_grid(problem, data, rates),
         shipped=shipped(problem, data, seeds),
+        raced=raced(problem, data, seeds),
     )
     if problem.family == OURS:
         record["dog"] = [

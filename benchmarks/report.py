@@ -266,6 +266,8 @@ def report(records):
         lines += [""] + shipped_table(records, held)
     lines += [""] + landmark_table(records)
     lines += [""] + race_table(records, held)
+    if all("raced" in r for r in records):
+        lines += [""] + raced_table(records)
     lines += [""] + wide_classic_table(records)
     lines += [""] + search_table(records)
     lines += [""] + data_dependence(records, proposed)
@@ -342,6 +344,87 @@ def race_table(records, held):
                 f"{fmt(regrets.max())}, {(regrets > 1.15).sum():>2} over 1.15, cost "
                 f"{np.median(costs):.1%} / {np.max(costs):.1%}"
             )
+    return lines
+
+
+def race_updates(record, run):
+    """Updates of one real race: candidates x its epochs x mini-batches of each split's
+    training part (a mini-batch: the problem's, at most the training part)."""
+    budget = run["budget"]
+    epochs = budget.get("max_iter", budget.get("max_epochs"))
+    batches = sum(-(-n // min(record["batch_size"], n)) for n in run["train_sizes"])
+    return len(run["learning_rates"]) * epochs * batches
+
+
+def raced_table(records):
+    """The race as the package runs it (LRFinderSearch(race=RACE_FACTORS)) against its own
+    curve's picks, the simulated race from the same picks, and the shipped default."""
+    header = (
+        f"{'problem':<27}{'curve':>9}{'race':>9}{'sim race':>9}{'shipped':>9}"
+        f"{'win/pick':>9}{'race':>7}{'total':>7}{'score':>9}"
+    )
+    lines = [
+        "The race measured (LRFinderSearch(estimator, race=(1/3, 1, 3)), race_budget 0.2, every "
+        "other default, random_state=seed): curve: regret of the search's own curve pick (the "
+        "search without the race); race: of the race's winner (candidates trained on 80% of the "
+        "training part, scored on the other 20%); sim race: the simulated race (report.race, "
+        "validation losses of the grid) from the same curve picks; shipped: lr_range_test's "
+        "picks. win/pick: winner over curve pick (geometric mean over seeds). Cost as a fraction "
+        "of the grid's updates (mean over seeds): the race alone, and ramp + race. score: seed "
+        "0's refit at the winner minus nested GridSearchCV's validation score",
+        header,
+        "-" * len(header),
+    ]
+    columns = {"curve": [], "race": [], "sim race": [], "shipped": []}
+    race_costs, total_costs, gaps = [], [], []
+    for record in records:
+        runs = record["raced"]["runs"]
+        curve = [run["curve_lr"] for run in runs]
+        winners = [run["best_lr"] for run in runs]
+        picks = dict(
+            curve=curve,
+            race=winners,
+            **{"sim race": race(record, curve)},
+            shipped=shipped_picks(record),
+        )
+        values = {name: regret(record, rates) for name, rates in picks.items()}
+        for name, value in values.items():
+            columns[name].append(value)
+        grid = grid_updates(record)
+        race_cost = np.mean([race_updates(record, run) for run in runs]) / grid
+        total = np.mean([race_updates(record, run) + run["ramp_updates"] for run in runs]) / grid
+        race_costs.append(race_cost)
+        total_costs.append(total)
+        gaps.append(runs[0]["score"] - record["grid_score"])
+        moved = float(np.exp(np.mean(np.log(winners)) - np.mean(np.log(curve))))
+        lines.append(
+            f"{record['name']:<27}"
+            + "".join(
+                f"{fmt(values[name], below_grid(record, rates)):>9}"
+                for name, rates in picks.items()
+            )
+            + f"{moved:>9.2f}{race_cost:>7.1%}{total:>7.1%}{gaps[-1]:>+9.4f}"
+        )
+    lines.append("-" * len(header))
+    for label, stat in (
+        ("median", np.median),
+        ("worst", np.max),
+        ("over 1.15", lambda v: int(np.sum(np.asarray(v) > TARGETS["worst"]))),
+    ):
+        cells = "".join(
+            f"{stat(v):>9d}" if label == "over 1.15" else f"{fmt(stat(v)):>9}"
+            for v in columns.values()
+        )
+        lines.append(f"{label:<27}{cells}")
+    race_costs, total_costs, gaps = map(np.asarray, (race_costs, total_costs, gaps))
+    lines.append(
+        f"Cost: race alone median {np.median(race_costs):.1%}, at most {race_costs.max():.1%}; "
+        f"ramp + race median {np.median(total_costs):.1%}, at most {total_costs.max():.1%}, "
+        f"{int((total_costs <= TARGETS['cost']).sum())} of {len(records)} problems within "
+        f"{TARGETS['cost']:.0%}. Problems more than {TARGETS['score_gap']} below nested "
+        f"GridSearchCV's score: {int((gaps < -TARGETS['score_gap']).sum())} (shipped "
+        f"{sum(search_gap(r) < -TARGETS['score_gap'] for r in records)})"
+    )
     return lines
 
 

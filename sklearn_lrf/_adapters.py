@@ -13,7 +13,9 @@ A trainer, made by :func:`trainer_for`, offers
   updates as the refit will;
 
 and :func:`rate_params` gives the parameters that make an estimator train at a rate: what the
-ramp sets before each step and what ``LRFinderSearch`` refits with, so the two cannot disagree.
+ramp sets before each step and what ``LRFinderSearch`` refits with, so the two cannot disagree;
+:func:`budget_params` shortens its training to a share of its epochs (``LRFinderSearch``'s race),
+and :func:`model_loss` is the loss the ramp records, of any fitted model on data.
 
 Our estimators step through their own training loop (``_sgd.train`` with the settings ``fit``
 builds from their parameters); every other estimator through ``partial_fit`` with its rate
@@ -27,13 +29,15 @@ from dataclasses import replace
 
 import numpy as np
 from sklearn.base import clone, is_classifier
+from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.metrics import log_loss
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from . import _sgd
 from .linear_model import _BaseSGD
 from .schedules import Constant
 
-__all__ = ["Diverged", "rate_params", "trainer_for"]
+__all__ = ["Diverged", "budget_params", "model_loss", "rate_params", "trainer_for"]
 
 # Rate parameters recognised on foreign estimators, in order of preference (``lr``: skorch).
 KNOWN_RATE_PARAMETERS = ("eta0", "learning_rate_init", "lr")
@@ -106,6 +110,61 @@ def rate_params(estimator, rate, lr_param=None, schedule=None):
     if isinstance(estimator, _BaseSGD):
         return {name: rate if schedule is None else schedule.with_peak(rate)}
     return {**constant_rate_params(estimator), name: rate}
+
+
+def budget_params(estimator, fraction):
+    """Parameters that make ``estimator`` train for ``fraction`` of its budget of epochs, exactly.
+
+    The budget is ``max_iter`` (ours, scikit-learn's ``SGDRegressor``, ``SGDClassifier`` and
+    MLPs) or ``max_epochs`` (skorch), times ``fraction``, rounded, at least 1. Stopping on a
+    tolerance is switched off (``tol=None``; MLPs: ``n_iter_no_change`` as long as the budget),
+    so that every rate trains the same number of epochs.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Not a Pipeline: its final step.
+    fraction : float in (0, 1]
+
+    Returns
+    -------
+    params : dict
+    """
+    params = estimator.get_params()
+    name = "max_epochs" if _is_skorch(estimator) else "max_iter"
+    known = (_BaseSGD, SGDClassifier, SGDRegressor, MLPClassifier, MLPRegressor)
+    if not (isinstance(estimator, known) or _is_skorch(estimator)):
+        raise TypeError(
+            f"The race trains each candidate for a share of the estimator's epochs, which it "
+            f"knows only for SGDLinearRegressor, SGDLogisticClassifier, scikit-learn's "
+            f"SGDRegressor, SGDClassifier and MLP* (max_iter) and skorch nets (max_epochs), "
+            f"not for {type(estimator).__name__}. Set race=None."
+        )
+    epochs = max(1, round(fraction * params[name]))
+    if isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        return {name: epochs, "n_iter_no_change": epochs}
+    return {name: epochs} if name == "max_epochs" else {name: epochs, "tol": None}
+
+
+def model_loss(model, X, y, weights, classes=None):
+    """The range test's loss of a fitted model on data: the weighted mean log loss of
+    ``predict_proba`` over ``classes`` (a classifier's), else squared error / 2 of ``predict``.
+
+    Returns inf when the probabilities are not finite (a diverged classifier); a regressor's
+    non-finite predictions give a non-finite loss.
+    """
+    if classes is None:
+        return _half_squared_error(model.predict(X), y, weights)
+    probabilities = model.predict_proba(X)
+    if not np.isfinite(probabilities).all():
+        return np.inf
+    return log_loss(y, probabilities, labels=classes, sample_weight=weights)
+
+
+def _is_skorch(estimator):
+    """Whether ``estimator`` is a skorch net (skorch is loaded if it is; it is not imported)."""
+    skorch = sys.modules.get("skorch")
+    return skorch is not None and isinstance(estimator, skorch.NeuralNet)
 
 
 def trainer_for(estimator, lr_param, seed):
@@ -221,8 +280,7 @@ class _PartialFitTrainer:
         if "class_weight" in params:  # the ramp's weights hold the class weights already
             self.prototype.set_params(class_weight=None)
         self.takes_weights = "sample_weight" in inspect.signature(estimator.partial_fit).parameters
-        skorch = sys.modules.get("skorch")  # loaded if estimator is a skorch net
-        self.skorch = skorch is not None and isinstance(estimator, skorch.NeuralNet)
+        self.skorch = _is_skorch(estimator)
         if self.skorch:
             # skorch would hold out a validation split, run max_epochs epochs, cut the batch
             # by batch_size and let callbacks (e.g. LRScheduler) change the rate.
@@ -326,13 +384,9 @@ class _PartialFitTrainer:
     def loss(self, X, y, weights):
         X_in = self._inputs(X, y)[0]
         with self._torch_random_state() if self.skorch else nullcontext():
-            predict = self.model.predict_proba if self.classifier else self.model.predict
-            predictions = predict(X_in)
-        if not self.classifier:
-            return _half_squared_error(predictions, y, weights)
-        if not np.isfinite(predictions).all():
-            return np.inf
-        return log_loss(y, predictions, labels=self.classes, sample_weight=weights)
+            return model_loss(
+                self.model, X_in, y, weights, self.classes if self.classifier else None
+            )
 
 
 def _half_squared_error(predictions, y, weights):

@@ -613,10 +613,7 @@ class _Data:
                     f"y holds labels not in classes {classes.tolist()}: {missing.tolist()}. "
                     "Pass every label in classes, or leave classes=None."
                 )
-            if isinstance(class_weight, str):  # "balanced": over the ramp's data, as in fit
-                present = np.unique(y)
-                balanced = compute_class_weight(class_weight, classes=present, y=y)
-                class_weight = dict(zip(present, balanced, strict=True))
+            class_weight = resolved_class_weight(class_weight, y)
         checker = _PairChecker(classifier, classes, class_weight, X.shape[1])
         weights = checker.weights(y, sample_weight)
         if weights is not None and not weights.any():
@@ -676,11 +673,7 @@ class _PairChecker:
 
     def weights(self, y, sample_weight):
         """``sample_weight`` times the class weights of ``y`` (None when both are absent)."""
-        if self.class_weight is None:
-            return sample_weight
-        per_class = compute_class_weight(self.class_weight, classes=self.classes, y=y)
-        class_weights = per_class[np.searchsorted(self.classes, y)]
-        return class_weights if sample_weight is None else sample_weight * class_weights
+        return class_weighted(y, sample_weight, self.class_weight, self.classes)
 
     def __call__(self, data, where):
         name = where[0].upper() + where[1:]
@@ -715,6 +708,26 @@ class _PairChecker:
         if weights is not None and not weights.any():
             raise ValueError(f"{name} has zero weight in every sample; nothing to learn from.")
         return X, y, weights
+
+
+def resolved_class_weight(class_weight, y):
+    """``class_weight`` as ``fit`` on ``y`` applies it: ``"balanced"`` becomes a dict computed
+    over the classes present in ``y``; a dict or None stays as it is."""
+    if not isinstance(class_weight, str):
+        return class_weight
+    present = np.unique(y)
+    balanced = compute_class_weight(class_weight, classes=present, y=y)
+    return dict(zip(present, balanced, strict=True))
+
+
+def class_weighted(y, sample_weight, class_weight, classes):
+    """``sample_weight`` times the weights a dict ``class_weight`` gives the labels ``y``
+    (None when both are absent)."""
+    if class_weight is None:
+        return sample_weight
+    per_class = compute_class_weight(class_weight, classes=classes, y=y)
+    class_weights = per_class[np.searchsorted(classes, y)]
+    return class_weights if sample_weight is None else sample_weight * class_weights
 
 
 def _is_lazy(data):

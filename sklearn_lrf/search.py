@@ -7,8 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.model_selection import check_cv, cross_validate
+from sklearn.model_selection import check_cv, cross_validate, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
@@ -17,13 +18,22 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
-from ._adapters import rate_params
+from ._adapters import budget_params, model_loss, rate_params
 from ._compat import HasMethods, Interval, StrOptions, fit_context, safe_indexing
-from .finder import RANGE_TEST_CONSTRAINTS, LRFinderResult, lr_range_test
+from .finder import (
+    RANGE_TEST_CONSTRAINTS,
+    LRFinderResult,
+    class_weighted,
+    lr_range_test,
+    resolved_class_weight,
+)
 from .linear_model import _BaseSGD
 from .schedules import Schedule
 
 __all__ = ["LRFinderSearch"]
+
+# Share of the data the race holds out when neither cv nor validation says which.
+RACE_HOLD_OUT = 0.2
 
 
 def _estimator_has(method):
@@ -65,6 +75,25 @@ class LRFinderSearch(MetaEstimatorMixin, BaseEstimator):
     refit_schedule : Schedule or None, default=None
         For our SGD estimators: refit with ``refit_schedule.with_peak(best_lr_)`` instead of the
         constant ``best_lr_`` (e.g. ``OneCycle``).
+    race : array-like of float > 0 or None, default=None
+        Confirm the curve's pick with a short race: two or more distinct multiples of it, e.g.
+        ``(1/3, 1, 3)``, each trained at that constant rate for ``race_budget`` of the
+        estimator's epochs and scored by its held-out loss (the range test's loss: log loss or
+        squared error / 2, weighted by ``sample_weight`` and ``class_weight``); the lowest wins
+        and becomes ``best_lr_``. The multiples need not include 1 nor lie on both sides of it
+        (``(1, 3, 10)`` only looks upwards). Held out: each fold's held-out part with ``cv``,
+        else a seeded ``validation`` share of the data (20% when ``validation`` is None;
+        stratified for classifiers) drawn for the race alone. A candidate whose training
+        diverges or whose loss is not finite loses; if every candidate fails, ``fit`` raises.
+        Needs an estimator whose epochs the search knows (``max_iter``: ours, scikit-learn's
+        ``SGDRegressor``, ``SGDClassifier`` and MLPs; ``max_epochs``: skorch). None (the
+        default) keeps the curve's pick and costs nothing.
+    race_budget : float in (0, 1], default=0.2
+        Share of the estimator's epochs (``max_iter`` or ``max_epochs``, rounded, at least 1)
+        each candidate of ``race`` trains, with stopping on ``tol`` switched off so that every
+        candidate trains the same epochs. With ``tol`` set, ``max_iter`` is only a cap, and the
+        refit may stop sooner than the race's candidates; set ``max_iter`` to the epochs you
+        mean to train.
     scoring : str, callable, list, tuple, dict or None, default=None
         With ``cv``: how each fold's model, fitted at ``best_lr_`` on the fold's training
         part, is scored on its held-out part (``cv_results_``, ``best_score_``), as in
@@ -84,13 +113,15 @@ class LRFinderSearch(MetaEstimatorMixin, BaseEstimator):
 diverge_threshold, validation, lr_param, batch_size
         Passed to :func:`~sklearn_lrf.lr_range_test`.
     random_state : int, RandomState instance or None, default=None
-        Seeds every range test (each fold gets the same seed) and the folds of an int ``cv``
-        when shuffled.
+        Seeds every range test (each fold gets the same seed), the folds of an int ``cv``
+        when shuffled, and the race: its held-out split and every candidate's fit (the
+        ``random_state`` of the final estimator, the same for all candidates).
 
     Attributes
     ----------
     best_lr_ : float
-        The chosen learning rate.
+        The chosen learning rate: the curve's pick (``range_test_.best_lr``), or with ``race``
+        the race's winner.
     best_params_ : dict
         The parameters that set ``best_lr_`` on ``estimator`` (with a Pipeline's step
         prefix; for scikit-learn estimators also the constant-rate policy, for
@@ -120,6 +151,14 @@ diverge_threshold, validation, lr_param, batch_size
         Every rule's suggestion (medians over folds).
     range_test_ : LRFinderResult
         The curve (with folds: the median of the fold curves, and the median suggestions).
+    race_results_ : dict or None
+        Only with ``race`` (else None): ``learning_rates`` (the candidates, the curve's pick
+        times ``race``), ``losses`` (mean held-out loss over the splits; inf when a candidate
+        failed), ``split_losses`` (shape (n_candidates, n_splits)), ``errors`` (why each
+        failed candidate failed, else None), ``best_index`` (the winner), ``budget`` (the
+        parameters that shortened the training, e.g. ``{"max_iter": 4, "tol": None}``) and
+        ``train_sizes`` (samples each candidate trained on, per split). With ``cv``,
+        ``cv_results_`` also has the winner's ``split<k>_race_loss``.
     fold_range_tests_ : list of LRFinderResult or None
         Each fold's range test; None without ``cv``.
     range_test_time_ : float
@@ -138,7 +177,10 @@ diverge_threshold, validation, lr_param, batch_size
     cross-validated score *at the chosen rate* (scored after the choice, on the same folds
     whose held-out parts measured the curves: like a grid search's best score, it is a
     slightly optimistic estimate; nest the search in ``cross_val_score`` for an unbiased
-    one). Scoring the folds costs one fit per fold at ``best_lr_``.
+    one). Scoring the folds costs one fit per fold at ``best_lr_``. A race costs
+    ``len(race) * race_budget`` fits per split (with the default ``race_budget``, three
+    candidates cost about 0.6 of a fit on 80% of the data); the race compares constant
+    rates, also when ``refit_schedule`` then refits with a schedule.
 
     Examples
     --------
@@ -162,6 +204,8 @@ diverge_threshold, validation, lr_param, batch_size
         "error_score": [StrOptions({"raise"}), Real],
         "verbose": ["verbose"],
         "refit_schedule": [Schedule, None],
+        "race": ["array-like", None],
+        "race_budget": [Interval(Real, 0, 1, closed="right")],
         "n_jobs": [Integral, None],
         "validation": [Interval(Real, 0, 1, closed="neither"), None],
     }
@@ -177,6 +221,8 @@ diverge_threshold, validation, lr_param, batch_size
         error_score=np.nan,
         verbose=0,
         refit_schedule=None,
+        race=None,
+        race_budget=0.2,
         n_jobs=None,
         min_lr=None,
         max_lr=None,
@@ -200,6 +246,8 @@ diverge_threshold, validation, lr_param, batch_size
         self.error_score = error_score
         self.verbose = verbose
         self.refit_schedule = refit_schedule
+        self.race = race
+        self.race_budget = race_budget
         self.n_jobs = n_jobs
         self.min_lr = min_lr
         self.max_lr = max_lr
@@ -287,7 +335,9 @@ diverge_threshold, validation, lr_param, batch_size
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         if is_classifier(self.estimator):
             check_classification_targets(y)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        race = self._race_plan()
+        rng = check_random_state(self.random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
         params = self._range_test_params(seed)
         if is_classifier(self.estimator):
             # Every fold knows every class, as the refit on all of y does.
@@ -327,7 +377,14 @@ diverge_threshold, validation, lr_param, batch_size
                 f"The range test could not suggest a learning rate ({self.range_test_.stop_reason}"
                 f"). Lower min_lr, scale the features, or raise diverge_threshold."
             )
-        self.best_params_ = self._rate_params(self.best_lr_)
+        self.race_results_ = None
+        if race is not None:
+            race_seed = rng.randint(np.iinfo(np.int32).max)
+            self.race_results_ = self._race(X, y, sample_weight, folds, *race, race_seed)
+            self.best_lr_ = float(
+                self.race_results_["learning_rates"][self.race_results_["best_index"]]
+            )
+        self.best_params_ = self._rate_params(self.best_lr_, self.refit_schedule)
         self.best_index_ = 0
         if folds is not None:
             self._say(f"chose {self.best_lr_:.3g}; scoring it on the {len(folds)} folds")
@@ -382,6 +439,9 @@ diverge_threshold, validation, lr_param, batch_size
             "ramp_loss": [_loss_at(result, self.best_lr_) for result in self.fold_range_tests_],
             **{key: scores[key] for key in scores if key.startswith("test_")},
         }
+        if self.race_results_ is not None:
+            race = self.race_results_
+            per_fold["race_loss"] = race["split_losses"][race["best_index"]]
         for column, values in per_fold.items():
             for k, value in enumerate(values):
                 results[f"split{k}_{column}"] = np.array([value])
@@ -398,6 +458,96 @@ diverge_threshold, validation, lr_param, batch_size
             results[f"mean_{name}"] = np.array([np.mean(values)])
             results[f"std_{name}"] = np.array([np.std(values)])
         return results
+
+    def _race_plan(self):
+        """``(factors, budget parameters)`` of the race, checked before any training (None
+        without a race)."""
+        if self.race is None:
+            return None
+        try:
+            factors = np.asarray(self.race, dtype=float)
+        except (TypeError, ValueError):
+            factors = None
+        if (
+            factors is None
+            or factors.ndim != 1
+            or factors.size < 2
+            or not np.all(np.isfinite(factors) & (factors > 0))
+            or np.unique(factors).size < factors.size
+        ):
+            raise ValueError(
+                "race must hold two or more distinct positive multiples of the curve's pick, "
+                f"such as (1/3, 1, 3), or be None; got {self.race!r}."
+            )
+        return factors, budget_params(self._final(), self.race_budget)
+
+    def _race(self, X, y, sample_weight, folds, factors, budget, seed):
+        """Train the candidates ``best_lr_ * factors`` for ``race_budget`` of the epochs on the
+        training part of each split and score them on its held-out part: ``race_results_``."""
+        classifier = is_classifier(self.estimator)
+        folds, where = self._race_splits(y, folds, seed)
+        rates = self.best_lr_ * factors
+        self._say(
+            f"racing {len(rates)} rates around {self.best_lr_:.3g}, trained with {budget}, "
+            f"scored on {where}"
+        )
+        classes = np.unique(y) if classifier else None
+        class_weight = self._final().get_params().get("class_weight") if classifier else None
+        outcomes = Parallel(n_jobs=self.n_jobs)(
+            delayed(_race_loss)(candidate, X, y, sample_weight, class_weight, classes, split)
+            for candidate in self._race_candidates(rates, budget, seed)
+            for split in folds
+        )
+        rows = [outcomes[i : i + len(folds)] for i in range(0, len(outcomes), len(folds))]
+        split_losses = np.array([[loss for loss, _ in row] for row in rows])
+        errors = [next((error for _, error in row if error), None) for row in rows]
+        losses = split_losses.mean(axis=1)
+        if not np.isfinite(losses).any():
+            reasons = "; ".join(f"{r:.3g}: {e}" for r, e in zip(rates, errors, strict=True))
+            raise ValueError(
+                f"Every candidate rate of the race failed ({reasons}). Lower the factors of "
+                "race, scale the features, or set race=None."
+            )
+        best = int(np.argmin(losses))
+        for index, (rate, loss) in enumerate(zip(rates, losses, strict=True)):
+            self._say(
+                f"  rate {rate:.3g}: held-out loss {loss:.4g}"
+                + (" (winner)" if index == best else "")
+            )
+        return dict(
+            learning_rates=rates,
+            losses=losses,
+            split_losses=split_losses,
+            errors=errors,
+            best_index=best,
+            budget=budget,
+            train_sizes=[len(train) for train, _ in folds],
+        )
+
+    def _race_splits(self, y, folds, seed):
+        """``(train, test)`` index pairs the race trains and scores on, and what they are: the
+        folds of ``cv``, else one seeded split holding out ``validation`` (or 20%)."""
+        if folds is not None:
+            return folds, f"the held-out parts of {len(folds)} folds"
+        hold_out = self.validation or RACE_HOLD_OUT
+        split = train_test_split(
+            np.arange(len(y)),
+            test_size=hold_out,
+            random_state=seed,
+            stratify=y if is_classifier(self.estimator) else None,
+        )
+        return [split], f"a held-out {hold_out:.0%} of the data"
+
+    def _race_candidates(self, rates, budget, seed):
+        """Unfitted clones of ``estimator`` at each constant rate, with the shortened budget
+        and, when the final estimator takes one, the ``random_state`` ``seed``."""
+        shared = dict(budget)
+        if "random_state" in self._final().get_params():
+            shared["random_state"] = seed
+        shared = _final_params(self.estimator, shared)
+        return [
+            clone(self.estimator).set_params(**self._rate_params(rate), **shared) for rate in rates
+        ]
 
     def _say(self, message):
         if self.verbose:
@@ -443,9 +593,10 @@ diverge_threshold, validation, lr_param, batch_size
     def _final(self):
         return self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
 
-    def _rate_params(self, rate):
-        """Parameters of ``estimator`` that make it train at ``rate``, as the ramp set them."""
-        params = rate_params(self._final(), rate, self.lr_param, self.refit_schedule)
+    def _rate_params(self, rate, schedule=None):
+        """Parameters of ``estimator`` that make it train at ``rate``, as the ramp set them (as
+        the peak of ``schedule`` when given)."""
+        params = rate_params(self._final(), rate, self.lr_param, schedule)
         return _final_params(self.estimator, params)
 
     @property
@@ -523,6 +674,33 @@ def _fold_range_test(estimator, X, y, sample_weight, train, test, params):
     return lr_range_test(
         estimator, X_train, y_train, sample_weight=train_weight, validation=validation, **params
     )
+
+
+def _race_loss(candidate, X, y, sample_weight, class_weight, classes, split):
+    """``(held-out loss, None)`` of one race candidate fitted on a split's training part, or
+    ``(inf, why)`` when its training fails (diverges) or its loss is not finite."""
+    train, test = split
+    y_train, y_test = safe_indexing(y, train), safe_indexing(y, test)
+    fit_params, test_weight = {}, None
+    if sample_weight is not None:
+        train_weight = safe_indexing(sample_weight, train)
+        fit_params = _final_params(candidate, {"sample_weight": train_weight})
+        test_weight = safe_indexing(sample_weight, test)
+    if class_weight is not None:
+        class_weight = resolved_class_weight(class_weight, y_train)
+        test_weight = class_weighted(y_test, test_weight, class_weight, classes)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # A short budget rarely converges; a diverging rate overflows: both expected here.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            candidate.fit(safe_indexing(X, train), y_train, **fit_params)
+            loss = model_loss(candidate, safe_indexing(X, test), y_test, test_weight, classes)
+    except (ValueError, FloatingPointError, OverflowError) as error:
+        return np.inf, f"{type(error).__name__}: {error}"
+    if not np.isfinite(loss):
+        return np.inf, "the held-out loss is not finite"
+    return float(loss), None
 
 
 def _loss_at(result, rate):

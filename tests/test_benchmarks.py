@@ -68,6 +68,7 @@ def test_bench_finder_quick_prints_its_tables(tmp_path):
     assert "shipped: the package as it is now" in completed.stdout
     assert "Shipped default against the simulation" in completed.stdout
     assert "Issue #8's targets, the shipped default" in completed.stdout
+    assert "The race measured (LRFinderSearch(estimator, race=(1/3, 1, 3))" in completed.stdout
     records = [json.loads(path.read_text()) for path in tmp_path.glob("*.json")]
     assert len(records) == 3
     for record in records:
@@ -75,3 +76,6 @@ def test_bench_finder_quick_prints_its_tables(tmp_path):
         assert ramp["rule"] == "divergence_onset"
         assert ramp["learning_rates"][0] <= ramp["best_lr"]
         assert record["default_ramp"][0]["learning_rates"][0] == 1e-7
+        run = record["raced"]["runs"][0]
+        assert run["best_lr"] in run["learning_rates"]
+        assert run["learning_rates"][1] == run["curve_lr"]

@@ -150,6 +150,8 @@ def test_dataframe_column_names():
     [
         LRFinderSearch(SGDLinearRegressor(random_state=0), n_steps=20),
         LRFinderSearch(SGDLogisticClassifier(random_state=0), n_steps=20, cv=2),
+        LRFinderSearch(SGDLinearRegressor(random_state=0), n_steps=20, race=(1 / 3, 1, 3)),
+        LRFinderSearch(SGDLogisticClassifier(random_state=0), n_steps=20, race=(1, 3), cv=2),
     ],
     expected_failed_checks=lambda estimator: {},
 )
