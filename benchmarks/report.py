@@ -15,7 +15,7 @@ from pathlib import Path
 import _checkout  # noqa: F401  (first: this checkout's sklearn_lrf)
 import numpy as np
 from curve_rules import plateau_start, smoothed_minimum
-from peer_rules import lightning, torch_lr_finder, torch_lr_finder_curve
+from peer_rules import lightning, lightning_curve, torch_lr_finder, torch_lr_finder_curve
 
 from sklearn_lrf._suggestions import divergence_onset
 from sklearn_lrf.finder import DEFAULT_RULE
@@ -102,9 +102,9 @@ def classic_picks(record, ramp="default_ramp"):
         lrs = np.asarray(curve["learning_rates"])
         history = torch_lr_finder_curve(np.asarray(curve["losses"]))
         picks["torch-lr-finder"].append(torch_lr_finder(lrs[: len(history)], history))
-        smoothed = np.asarray(curve["smoothed_losses"])
-        picks["lightning"].append(lightning(lrs, smoothed))
-        picks["lightning<21055"].append(lightning(lrs, smoothed, wrt_lr=False))
+        recorded = lightning_curve(np.asarray(curve["losses"]))
+        picks["lightning"].append(lightning(lrs[: len(recorded)], recorded))
+        picks["lightning<21055"].append(lightning(lrs[: len(recorded)], recorded, wrt_lr=False))
     return picks
 
 
