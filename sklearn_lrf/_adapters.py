@@ -310,7 +310,8 @@ class _PartialFitTrainer:
             self.torch_state = None
             with self._torch_random_state():
                 self.model.initialize()
-            self.steps = 0
+            self.steps, self.step_depth = 0, 0
+            self.model.optimizer_.register_step_pre_hook(self._enter_step)
             self.model.optimizer_.register_step_post_hook(self._count_step)
             parameter = next(self.model.module_.parameters(), None)
             self.dtype = np.dtype("float32" if parameter is None else _numpy_dtype(parameter))
@@ -328,8 +329,15 @@ class _PartialFitTrainer:
             yield
             self.torch_state = torch.random.get_rng_state()
 
+    def _enter_step(self, optimizer, args, kwargs):
+        self.step_depth += 1
+
     def _count_step(self, optimizer, args, kwargs):
-        self.steps += 1
+        """Count outermost steps only: torch hooks both ``step`` of an optimizer subclass and the
+        ``step`` of its base class it calls, once each class has had an instance."""
+        self.step_depth -= 1
+        if self.step_depth == 0:
+            self.steps += 1
 
     def _inputs(self, X, y):
         """``X`` and ``y`` as a skorch module takes them: X in its dtype, integer labels as

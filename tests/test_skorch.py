@@ -50,6 +50,11 @@ def regressor(**params):
 
 def test_lr_is_found_and_each_ramp_step_is_one_optimizer_step(regression):
     X, y = regression
+    # Once a plain SGD has stepped, torch hooks SGD.step as well as CountingSGD.step, so one
+    # step of CountingSGD runs the step hooks twice: still one optimizer step.
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    parameter.grad = torch.ones(1)
+    torch.optim.SGD([parameter], lr=0.1).step()
     CountingSGD.steps = 0
     net = regressor(optimizer=CountingSGD, batch_size=32)
     result = lr_range_test(net, X, y, random_state=0, **RATES)
