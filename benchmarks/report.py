@@ -272,6 +272,7 @@ def report(records):
     lines += [""] + search_table(records)
     lines += [""] + data_dependence(records, proposed)
     lines += [""] + seed_spread(records, proposed)
+    lines += [""] + budget_drift(records)
     if has_shipped:
         lines += [""] + targets(records, all_regrets)
     return "\n".join(lines)
@@ -626,6 +627,27 @@ def seed_spread(records, proposed):
         f"  {name:<17}{np.median(values):>7.2f} {np.max(values):>9.2f}"
         for name, values in rows.items()
     ]
+
+
+def budget_drift(records):
+    """How far the oracle's rate moves between a quarter of the budget and the whole of it."""
+
+    def best_rate(record, epoch):
+        rates, losses = grid_loss(record, epoch)
+        return rates[np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))]
+
+    shifts = {}
+    for record in records:
+        epochs = np.asarray(record["grid_losses"][0]).shape[-1]
+        quarter = max(1, epochs // 4)
+        shifts[record["name"]] = np.log10(best_rate(record, -1) / best_rate(record, quarter - 1))
+    values = np.asarray(list(shifts.values()))
+    return [
+        "The oracle's rate after the whole budget over its rate after a quarter of it (log10): "
+        f"median {np.median(values):+.2f}, median |shift| {np.median(abs(values)):.2f}, "
+        f"{np.sum(abs(values) >= 0.5)} of {len(values)} problems move half a decade or more "
+        f"(range {values.min():+.2f} to {values.max():+.2f}); a range test does not see the budget"
+    ] + [f"  {name:<28}{shift:+.2f}" for name, shift in shifts.items()]
 
 
 def targets(records, regrets):
