@@ -104,10 +104,10 @@ def divergence_onset(lrs, losses, median_decades=0.2, threshold=4.0, factor=0.04
 
     Unlike the other rules, this one reads the *raw* losses of an exponential ramp that goes on
     until the loss blows up. Over the finite, positive prefix of the curve, the log10 losses
-    pass through a centred running median of ``median_decades`` (3 points at 15 per decade; it
-    removes isolated spikes and does not lag); the onset is the first rate where that curve
-    exceeds ``threshold`` times its running minimum (the last rate if it never does: the ramp
-    then did not contain its turn). Returns ``factor * onset``.
+    pass through a centred running median about ``median_decades`` wide (5 points at 15 per
+    decade; it removes isolated spikes and does not lag); the onset is the first rate where that
+    curve exceeds ``threshold`` times its running minimum (the last rate if it never does: the
+    ramp then did not contain its turn). Returns ``factor * onset``.
 
     ``benchmarks/bench_finder.py`` fitted ``factor = 10 ** -1.33`` (the median over 24 problems
     of log10(grid-best rate / onset); the spread is 0.93 decade) and evaluated it leaving each
@@ -119,11 +119,34 @@ def divergence_onset(lrs, losses, median_decades=0.2, threshold=4.0, factor=0.04
     if end < 3:
         return np.nan
     lrs = np.asarray(lrs[:end], dtype=float)
-    per_decade = (end - 1) / np.log10(lrs[-1] / lrs[0])
-    size = 2 * round(median_decades * per_decade / 2) + 1
-    curve = median_filter(np.log10(losses[:end]), size=size, mode="nearest")
-    above = np.flatnonzero(curve > np.minimum.accumulate(curve) + np.log10(threshold))
-    return float(lrs[above[0] if len(above) else -1] * factor)
+    onset = onset_index(losses[:end], median_window(lrs, median_decades), threshold)
+    return float(lrs[end - 1 if onset is None else onset] * factor)
+
+
+def median_window(lrs, median_decades=0.2):
+    """Odd number of points of an exponential ramp that spans about ``median_decades``
+    (halves rounded up, so a float a hair below 15 points per decade still gives 5)."""
+    per_decade = (len(lrs) - 1) / np.log10(lrs[-1] / lrs[0])
+    return 2 * int(np.floor(median_decades * per_decade / 2 + 0.5 + 1e-6)) + 1
+
+
+def onset_index(losses, window, threshold=4.0, confirmed=False):
+    """Index of the first point where the centred running median (``window`` points) of the
+    log10 of the positive ``losses`` exceeds ``threshold`` times its running minimum; None if
+    none does.
+
+    ``confirmed``: only when the last ``3 * window`` points whose whole window was recorded are
+    all above too (a decade at 15 points per decade), so that a ramp stopping there has left
+    the noise of small batches behind, and finds the same onset as the whole curve would
+    (every point up to it is as the whole curve has it).
+    """
+    curve = median_filter(np.log10(losses), size=window, mode="nearest")
+    if confirmed:
+        curve = curve[: max(0, len(losses) - window // 2)]
+    above = curve > np.minimum.accumulate(curve) + np.log10(threshold)
+    if not above.any() or (confirmed and not above[-3 * window :].all()):
+        return None
+    return int(np.argmax(above))
 
 
 RAW_RULES = {"divergence_onset": divergence_onset}

@@ -29,7 +29,14 @@ from sklearn.utils.validation import check_X_y, column_or_1d, indexable
 
 from ._adapters import Diverged, trainer_for
 from ._compat import HasMethods, Interval, StrOptions, check_sample_weight, validate_params
-from ._suggestions import RAW_RULES, RULES, lag_corrected, usable_range
+from ._suggestions import (
+    RAW_RULES,
+    RULES,
+    lag_corrected,
+    median_window,
+    onset_index,
+    usable_range,
+)
 from .schedules import ExponentialRamp, LinearRamp
 
 __all__ = ["LRFinderResult", "lr_range_test", "DEFAULT_RULE"]
@@ -121,13 +128,19 @@ class _Recorder:
 
     The smoothed loss is compared with its best only after ``warmup`` points: the first
     bias-corrected averages rest on a handful of raw losses, and one heavy-tailed loss among
-    them would otherwise read as a blow-up. A non-finite loss stops the ramp at once.
+    them would otherwise read as a blow-up. A non-finite loss stops the ramp at once. With an
+    ``onset_window``, the ramp also stops once the raw losses show the onset that
+    ``divergence_onset`` reads (their centred running median over that many points above
+    ``diverge_threshold`` times its running minimum), confirmed over three times that many
+    points: the moving average, which lags by dozens of points, would notice a slow blow-up
+    (of a saturating log loss, of an MLP) decades of rates later.
     """
 
-    def __init__(self, smoothing, diverge_threshold, warmup):
+    def __init__(self, smoothing, diverge_threshold, warmup, onset_window=None):
         self.beta = smoothing
         self.threshold = diverge_threshold
         self.warmup = warmup
+        self.onset_window = onset_window
         self.rates, self.losses, self.smoothed = [], [], []
         self.average, self.best, self.diverged_at, self.why = 0.0, np.inf, None, None
 
@@ -142,6 +155,8 @@ class _Recorder:
         self.average = self.beta * self.average + (1.0 - self.beta) * loss
         smoothed = self.average / (1.0 - self.beta ** len(self.losses))
         self.smoothed.append(smoothed)
+        if self._onset_reached():
+            return True
         if len(self.losses) <= self.warmup:
             return False
         self.best = min(self.best, smoothed)
@@ -150,6 +165,21 @@ class _Recorder:
             self.why = f"the smoothed loss exceeded {self.threshold:g} x its best"
             return True
         return False
+
+    def _onset_reached(self):
+        if self.onset_window is None:
+            return False
+        losses = np.asarray(self.losses)
+        positive = len(losses) if (losses > 0).all() else int(np.argmin(losses > 0))
+        onset = onset_index(losses[:positive], self.onset_window, self.threshold, confirmed=True)
+        if onset is None:
+            return False
+        self.diverged_at = len(self.losses) - 1
+        self.why = (
+            f"the running median of the raw loss ({self.onset_window} points) exceeded "
+            f"{self.threshold:g} x its running minimum at learning rate {self.rates[onset]:.3g}"
+        )
+        return True
 
 
 def suggest(learning_rates, losses, smoothed_losses, stop, smoothing, extra_rules=()):
@@ -353,7 +383,13 @@ iterable
         ratio = rates[1] / rates[0]
         extra = np.arange(1, int(np.ceil(extend_decades / np.log10(ratio))) + 1)
         rates = np.concatenate([rates, rates[-1] * ratio**extra])
-    recorder = _Recorder(smoothing, diverge_threshold, warmup=max(2, n_steps // 10))
+    rule = DEFAULT_RULE if rule == "default" else rule
+    # The default rule needs the ramp only up to its onset (an exponential ramp's), once a
+    # running median can tell it from noise.
+    onset_window = None
+    if rule in RAW_RULES and ramp == "exponential" and median_window(rates) >= 3:
+        onset_window = median_window(rates)
+    recorder = _Recorder(smoothing, diverge_threshold, max(2, n_steps // 10), onset_window)
     stop_reason = f"completed all {n_steps} steps"
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -390,7 +426,7 @@ iterable
     suggestions = suggest(
         learning_rates, losses, smoothed, stop, smoothing, [rule] if callable(rule) else []
     )
-    rule = DEFAULT_RULE if rule == "default" else getattr(rule, "__name__", rule)
+    rule = getattr(rule, "__name__", rule)
     if recorder.diverged_at is None and stop >= 3:
         reach = "max_lr" if extended <= 0 else f"{extend_decades:g} decades past max_lr"
         warnings.warn(

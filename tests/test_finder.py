@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lrf import LRFinderDisplay, SGDLinearRegressor, SGDLogisticClassifier, lr_range_test
+from sklearn_lrf._suggestions import divergence_onset
 from sklearn_lrf.finder import DEFAULT_RULE
 
 
@@ -81,7 +82,10 @@ def test_divergence_is_detected_just_past_two_over_largest_eigenvalue(quadratic)
 def test_smoothing_is_the_bias_corrected_moving_average(quadratic):
     X, y = quadratic
     beta = 0.9
-    result = lr_range_test(SGDLinearRegressor(), X, y, smoothing=beta, random_state=0)
+    # A rule that reads the moving average: the ramp stops on it (the default stops earlier).
+    result = lr_range_test(
+        SGDLinearRegressor(), X, y, smoothing=beta, rule="minimum", random_state=0
+    )
     average, expected = 0.0, []
     for i, loss in enumerate(result.losses):
         average = beta * average + (1 - beta) * loss
@@ -92,6 +96,40 @@ def test_smoothing_is_the_bias_corrected_moving_average(quadratic):
         assert result.smoothed_losses[stop] > 4 * np.min(result.smoothed_losses[:stop])
         running_best = np.minimum.accumulate(result.smoothed_losses[:stop])
         assert np.all(result.smoothed_losses[:stop] <= 4 * running_best)
+
+
+def whole_curve_onset(learning_rates, losses):
+    """The default rule as a callable, so that the ramp runs on to the smoothed loss's stop."""
+    return divergence_onset(learning_rates, losses)
+
+
+@pytest.mark.parametrize(
+    "estimator, data, saves",
+    [
+        (SGDLinearRegressor(), load_diabetes, 0),
+        (make_pipeline(StandardScaler(), SGDLogisticClassifier()), load_breast_cancer, 0),
+        (SGDRegressor(), load_diabetes, 0),
+        (MLPClassifier(hidden_layer_sizes=(8,), max_iter=5), load_breast_cancer, 20),
+    ],
+    ids=["ours-regression", "ours-classifier", "SGDRegressor", "MLPClassifier"],
+)
+def test_the_default_rule_stops_the_ramp_at_its_onset_without_moving_the_pick(
+    estimator, data, saves
+):
+    X, y = data(return_X_y=True)
+    if isinstance(estimator, (SGDRegressor, MLPClassifier)):
+        X = StandardScaler().fit_transform(X)
+        y = y / y.std() if isinstance(estimator, SGDRegressor) else y
+    default = lr_range_test(estimator, X, y, random_state=0)
+    longer = lr_range_test(estimator, X, y, rule=whole_curve_onset, random_state=0)
+    n = len(default.losses)
+    np.testing.assert_array_equal(default.losses, longer.losses[:n])
+    assert default.best_lr == longer.best_lr
+    # A loss that explodes within a few rates stops both ways at about once; a slow blow-up
+    # (this MLP's saturating log loss) ran on for the moving average's lag: 26 rates here.
+    assert n <= len(longer.losses) - saves
+    if saves:
+        assert "running median of the raw loss" in default.stop_reason
 
 
 def test_restart_mode_trains_every_rate_from_the_same_start(quadratic):
@@ -196,7 +234,8 @@ def test_dask_array_blocks_stream():
         random_state=0,
     )
     np.testing.assert_array_equal(streamed.losses, expected.losses)
-    assert streamed.n_updates == 39 and np.isfinite(streamed.best_lr)
+    assert streamed.n_updates == expected.n_updates == len(streamed.losses) > 30
+    assert np.isfinite(streamed.best_lr)
 
 
 def test_classifier_stream_needs_classes():
