@@ -30,10 +30,12 @@ bound is only a bound.
 # bias-corrected exponential moving average
 # :math:`a_i = \beta a_{i-1} + (1 - \beta)\,\ell_i`, :math:`s_i = a_i / (1 - \beta^{i+1})`,
 # with :math:`\beta = 0.98`. The ramp stops once the smoothed loss exceeds 4 times its best
-# value (fastai's divergence rule, tested after a warm-up of a tenth of the rates), or when an
-# update makes the loss or the weights non-finite. The default rule reads the raw losses of the
-# whole curve; the others read the smoothed curve from the end of its first tenth up to that
-# stop.
+# value (fastai's divergence rule, tested after a warm-up of a tenth of the rates), when the
+# raw losses' running median has stayed above 4 times its running minimum for a decade of rates
+# (the onset the default rule reads, confirmed: the moving average would notice a slow blow-up
+# decades later), or when an update makes the loss or the weights non-finite. The default rule
+# reads the raw losses of the whole curve; the others read the smoothed curve from the end of
+# its first tenth up to that stop.
 # No rule suggests a rate below the ramp's first one.
 #
 # * ``divergence_onset`` (the default): the raw log losses pass through a centred running

@@ -66,8 +66,9 @@ class LRFinderResult:
     smoothed_losses : ndarray of shape (n_points,)
         Bias-corrected exponential moving average of ``losses``.
     diverged_at : int or None
-        Index of the point where the smoothed loss first exceeded ``diverge_threshold`` times its
-        best (or became non-finite); the ramp stopped there. None if it never did.
+        Index of the point where the ramp stopped for divergence (``stop_reason`` says which
+        test: the smoothed loss above ``diverge_threshold`` times its best, the default rule's
+        confirmed onset, or a non-finite loss). None if it never did.
     suggestions : dict of str to float
         Every rule's suggested rate (NaN when the curve is too short to read).
     rule : str
@@ -317,7 +318,10 @@ iterable
         ``beta`` of the bias-corrected exponential moving average
         ``s_i = (beta a_{i-1} + (1 - beta) loss_i) / (1 - beta ** (i + 1))``; 0 disables it.
     diverge_threshold : float > 1, default=4.0
-        Stop once the smoothed loss exceeds this multiple of its best value.
+        Stop once the smoothed loss exceeds this multiple of its best value; with the default
+        rule on an exponential ramp, also once the raw losses' centred running median has
+        stayed above this multiple of its running minimum for three median windows (past the
+        onset the rule reads, so the pick is the one the longer curve would give).
     validation : float in (0, 1) or tuple (X_val, y_val[, sample_weight_val]), default=None
         Measure the loss on a held-out fraction of the data (with its share of
         ``sample_weight``), or on the given data, after each point instead of on the next
