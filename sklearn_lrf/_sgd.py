@@ -25,9 +25,9 @@ from ._losses import multinomial_loss_gradient, one_output_loss_gradient
 from ._prefetch import prefetch_row, prefetch_span
 
 # When shuffling, the training loop prefetches the row this many bytes of X ahead of the one it
-# reads, into the second-level cache (16 KiB measured best on 100 dense float64 columns, with the
-# L2 prefetch: 20% faster than 8 KiB, which was best with the L1 prefetch; sparse rows: 4 to 16
-# KiB alike).
+# reads, into the second-level cache (16 KiB measured best on 100 dense float64 columns, with
+# the L2 prefetch: 14 to 16% faster than 8 KiB, which was best with the L1 prefetch; sparse
+# rows: 4 to 16 KiB alike).
 _PREFETCH_BYTES = 16384
 # An epoch whose training loss exceeds its best epoch's this many times (and the first epoch's)
 # has diverged, even while still finite: the plateau rule would otherwise take a loss that only
