@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier
 from sklearn_lrf._prefetch import prefetch_row, prefetch_span
+from sklearn_lrf._sgd import _PREFETCH_BYTES
 
 RATE = 1e-3
 ALPHA = 1e-4
@@ -69,9 +70,9 @@ def sparse_data(n_samples, n_features, nnz_per_row, seed=0):
 
 # -- the machine's limits --------------------------------------------------------------------
 
-_PREFETCH_BYTES = 8192
-# The reads sum what they read; reassociation lets the sums vectorise, so that they measure
-# memory, not the latency of a chain of additions.
+# The shuffled reads prefetch as the training loop does (the same distance, the same
+# intrinsics). The reads sum what they read; reassociation lets the sums vectorise, so that they
+# measure memory, not the latency of a chain of additions.
 _fast = njit(fastmath={"reassoc"})
 
 

@@ -33,7 +33,10 @@ def _prefetch_bytes(context, builder, start, n_bytes, locality):
 
 @intrinsic
 def prefetch_row(typingctx, array, row):
-    """Prefetch every cache line of ``array[row]`` (C-contiguous 2-D ``array``) for reading."""
+    """Prefetch every cache line of ``array[row]`` (C-contiguous 2-D ``array``) for reading,
+    into the second-level cache and up: the dense loop ran 12 to 15% faster so than into the
+    first (with rows prefetched 16 KiB ahead; presumably the first level's few line-fill
+    buffers, which an L1 prefetch holds until its line arrives, then stall the loop)."""
     signature = types.void(array, row)
 
     def codegen(context, builder, sig, args):
@@ -42,7 +45,7 @@ def prefetch_row(typingctx, array, row):
         zero = context.get_constant(types.intp, 0)
         start = cgutils.get_item_pointer(context, builder, array_type, array_value, [args[1], zero])
         row_bytes = builder.extract_value(array_value.strides, 0)
-        _prefetch_bytes(context, builder, start, row_bytes, 3)
+        _prefetch_bytes(context, builder, start, row_bytes, 2)
         return context.get_dummy_value()
 
     return signature, codegen
