@@ -27,18 +27,19 @@ differences come from.
 #   loss is the mean of the epoch's mini-batch losses, each measured *before* its own update.
 #   This is how Keras reports an epoch's training loss.
 #
-# Both ramps below share ``min_lr=1e-7`` and ``max_lr=10``, the default smoothing (:math:`\beta =
-# 0.98`) and the default divergence stops: 4 times the best smoothed loss (tested after a warm-up of
-# a tenth of the rates), or, with the default rule on these exponential ramps, the raw losses'
-# running median confirmed above 4 times its running minimum for three of its windows (the onset the
-# rule reads). The ends and the numbers of rates are fixed on purpose, so that both units cover the
-# same range: the per-batch ramp uses 100 rates (the finder's old default ramp) and the per-epoch
-# ramp 40 rates, that is 40 epochs, already many more updates. (By default the finder would place
-# the ramp from the data, at 15 rates per decade.) As by default, a ramp that reaches ``max_lr``
-# before its loss blows up goes on at the same ratio, for up to 3 more decades, until it does. The
-# data are ``load_diabetes`` (regression, :class:`~sklearn_lrf.SGDLinearRegressor`) and
-# ``load_digits`` (10 classes, :class:`~sklearn_lrf.SGDLogisticClassifier`), each standardised in a
-# pipeline. A quarter of each set is held out to score the refitted models.
+# Both ramps below share ``min_lr=1e-7`` and ``max_lr=10``, the default smoothing
+# (:math:`\beta = 0.98`) and the default divergence stops: 4 times the best smoothed loss
+# (tested after a warm-up of a tenth of the rates), or, with the default rule on these
+# exponential ramps, the raw losses' running median confirmed above 4 times its running
+# minimum for three of its windows (the onset the rule reads). The ends and the numbers of
+# rates are fixed on purpose, so that both units cover the same range: the per-batch ramp uses
+# 100 rates (the finder's old default ramp) and the per-epoch ramp 40 rates, that is 40
+# epochs, already many more updates. (By default the finder would place the ramp from the
+# data, at 15 rates per decade.) As by default, a ramp that reaches ``max_lr`` before its loss
+# blows up goes on at the same ratio, for up to 3 more decades, until it does. The data are
+# ``load_diabetes`` (regression, :class:`~sklearn_lrf.SGDLinearRegressor`) and ``load_digits``
+# (10 classes, :class:`~sklearn_lrf.SGDLogisticClassifier`), each standardised in a pipeline.
+# A quarter of each set is held out to score the refitted models.
 
 import warnings
 
