@@ -380,7 +380,7 @@ plt.show()
 # started to fall. Both corrections put a safety margin between the suggestion and the point
 # where the ramp's loss turned up, on purpose: that is one reason a larger rate works with
 # them. The default ``divergence_onset`` does not read the moving average at all: it runs a
-# centred median of 3 raw points (the black curve uses 9), which does not lag, finds where it
+# centred median of 5 raw points (the black curve uses 9), which does not lag, finds where it
 # first exceeds 4 times its running minimum, and takes :math:`10^{-1.33}` of that rate. Its
 # margin is not a correction for lag but a factor fitted on the 24 problems of
 # ``benchmarks/bench_finder.py``: the median distance from the onset down to the best rate of
@@ -488,7 +488,7 @@ plt.show()
 # confident; the loss then rises because of the noise of large steps, not because of a
 # blow-up.
 #
-# So the continuous ramp behaves like a short restart curve: it falls late, one to two
+# So the continuous ramp behaves like a short restart curve: it falls late, 0.7 to 2.2
 # decades below where it turns up, and the classic rules read that late fall: ``valley`` and
 # ``steepest`` pick points on it, ``lag_corrected`` steps back from its minimum to where it
 # begins. A full fit has hundreds of updates per rate: it falls more than two decades below

@@ -157,7 +157,7 @@ for name in problems:
 # where they scatter over decades, a single run is a lottery. The table shows the default rule,
 # ``divergence_onset``, as well as ``lag_corrected`` and fastai's ``minimum``, moving by small
 # factors on both problems: on diabetes within a factor 2.5 over seeds and 1.4 over folds; on breast
-# cancer more (up to 7 over seeds and 14 over batch sizes, a standard deviation of 0.2 to 0.4 in
+# cancer more (up to 7 over seeds and 14 over batch sizes, a standard deviation of 0.16 to 0.41 in
 # log10), where the loss turns up gradually (see the breast-cancer ramps at the end of
 # :ref:`sphx_glr_auto_examples_plot_01_how_the_finder_works.py`) and the onset of the blow-up is
 # less sharp. ``steepest`` is the most scattered rule: the steepest descent of a noisy curve can sit

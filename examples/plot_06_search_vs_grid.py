@@ -284,5 +284,7 @@ plt.show()
 # * **Divergence.** A grid has to include rates that fail in order to bracket the good ones;
 #   with ``error_score=np.nan`` the failures are harmless to the choice, but they cost fits
 #   and warnings. The range test goes on until the loss blows up, on purpose, and stops there
-#   by itself (once the smoothed loss has grown fourfold, or a step makes the training loss
-#   explode); its pick is a fixed fraction (0.047) of the rate where the blow-up began.
+#   by itself (once the smoothed loss has grown fourfold, once the raw losses' running median
+#   has stayed above 4 times its running minimum for a decade of rates, or once a step makes
+#   the training loss explode); its pick is a fixed fraction (0.047) of the rate where the
+#   blow-up began.
