@@ -11,6 +11,8 @@ points before it.
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
 
+from sklearn_lrf._suggestions import median_window
+
 
 def centred_curve(lrs, losses, sigma_decades=0.25, median_decades=0.0):
     """Rates and centred-smoothed log10 losses over the finite prefix of the curve: a running
@@ -22,7 +24,7 @@ def centred_curve(lrs, losses, sigma_decades=0.25, median_decades=0.0):
     if end < 3:
         return lrs, log_losses
     per_decade = (end - 1) / (np.log10(lrs[-1]) - np.log10(lrs[0]))
-    size = 2 * int(round(median_decades * per_decade / 2)) + 1
+    size = median_window(lrs, median_decades) if median_decades > 0 else 1
     if size > 1:
         log_losses = median_filter(log_losses, size=size, mode="nearest")
     if sigma_decades > 0:

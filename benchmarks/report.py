@@ -25,9 +25,10 @@ CLASSIC = ["lag_corrected", "minimum", "steepest", "valley", "slide"]
 PEERS = ["torch-lr-finder", "lightning", "lightning<21055"]
 # Column headings of the regret table.
 SHORT = {"lag_corrected": "lag_corr", "torch-lr-finder": "torch-lrf", "lightning<21055": "lt<21055"}
-# Landmarks of the wide ramp's raw curve, their smoothing fixed in advance (0.2 decade: 3
-# points of the 15 per decade). A rule is a landmark times a factor, the factor fitted as
-# 10 ** median(log10(oracle rate / landmark)) over the problems it is not evaluated on.
+# Landmarks of the wide ramp's raw curve, their smoothing fixed in advance (0.2 decade: 5
+# points at 15 per decade, as the package's median_window counts them). A rule is a landmark
+# times a factor, the factor fitted as 10 ** median(log10(oracle rate / landmark)) over the
+# problems it is not evaluated on.
 LANDMARKS = {
     "centred minimum": partial(smoothed_minimum, sigma_decades=0.2, median_decades=0.2),
     "plateau start": partial(plateau_start, sigma_decades=0.2, median_decades=0.2, fraction=0.1),
