@@ -131,11 +131,13 @@ CONFIGS = {
     ),
 }
 # Every finder tries exactly 100 rates and stops at max_lr: sklearn-lrf's own defaults (15
-# rates per decade, going on past max_lr until the loss blows up) are not theirs.
-FIXED = dict(n_steps=100, extend_decades=0)
+# rates per decade, going on past max_lr until the loss blows up) are not theirs. A rule that
+# reads the moving average (its pick is not used here) keeps sklearn-lrf's ramp from stopping
+# at the default rule's onset, which none of these finders does.
+FIXED = dict(n_steps=100, extend_decades=0, rule="minimum")
 for finder, params in CONFIGS.items():
     shown = ", ".join(f"{key}={value:.4g}" for key, value in params.items())
-    print(f"{finder:16} lr_range_test(..., n_steps=100, extend_decades=0, {shown})")
+    print(f"{finder:16} lr_range_test(..., n_steps=100, extend_decades=0, rule='minimum', {shown})")
 
 # %%
 # torch-lr-finder and Lightning suggest the steepest point with ``np.gradient`` over the
