@@ -320,15 +320,18 @@ random_state
                 )
 
     def _set_ylim(self, ax, show_raw, previous_ylim):
-        """Fit the curve before divergence (raw losses by their 2nd to 98th percentiles),
-        widened to ``previous_ylim`` so an overlay keeps the curves already drawn in view."""
+        """Fit the smoothed curve before divergence, and the raw losses up to the smoothed
+        curve's minimum by their 2nd to 98th percentiles (the raw spikes of the blow-up past it
+        would flatten the curve), widened to ``previous_ylim`` so an overlay keeps the curves
+        already drawn in view."""
         stop = self.result.diverged_at or None
         smoothed = self.result.smoothed_losses[:stop]
-        smoothed = smoothed[np.isfinite(smoothed)]
-        if not smoothed.size:
+        finite = np.isfinite(smoothed)
+        if not finite.any():
             return
-        low, high = smoothed.min(), smoothed.max()
-        raw = self.result.losses[:stop]
+        low, high = smoothed[finite].min(), smoothed[finite].max()
+        turn = int(np.argmin(np.where(finite, smoothed, np.inf)))
+        raw = self.result.losses[: turn + 1]
         raw = raw[np.isfinite(raw)]
         if show_raw and raw.size:
             low, high = min(low, np.percentile(raw, 2)), max(high, np.percentile(raw, 98))

@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_lrf import LRFinderDisplay, LRFinderSearch, SGDLinearRegressor, finder, lr_range_test
+from sklearn_lrf.finder import LRFinderResult
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -159,3 +160,26 @@ def test_the_finder_imports_the_display_only_inside_plot():
         for alias in node.names
     ]
     assert imports and not any("plotting" in name for name in imports)
+
+
+def test_the_blow_up_past_the_turn_does_not_flatten_the_curve():
+    """The y-range fits the smoothed curve up to the stop and the raw losses up to the smoothed
+    minimum; raw spikes of the blow-up after it may leave the axes."""
+    rates = np.geomspace(1e-3, 1e2, 76)
+    smoothed = np.r_[np.linspace(0.7, 0.3, 60), np.linspace(0.35, 1.0, 16)]
+    raw = smoothed - 0.1
+    raw[62::3] = 6.0  # spikes of the blow-up
+    result = LRFinderResult(
+        learning_rates=rates,
+        losses=raw,
+        smoothed_losses=smoothed,
+        diverged_at=75,
+        suggestions={"divergence_onset": 0.1},
+        rule="divergence_onset",
+        loss_name="log loss (next mini-batch)",
+        n_updates=76,
+        seconds=0.0,
+        stop_reason="diverged",
+    )
+    low, high = LRFinderDisplay(result).plot().ax_.get_ylim()
+    assert low <= raw[:60].min() and max(smoothed[:75].max(), raw[:60].max()) <= high < 2.0
