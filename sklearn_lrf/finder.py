@@ -390,9 +390,8 @@ iterable
     rule = DEFAULT_RULE if rule == "default" else rule
     # The default rule needs the ramp only up to its onset (an exponential ramp's), once a
     # running median can tell it from noise.
-    onset_window = None
-    if rule in RAW_RULES and ramp == "exponential" and median_window(rates) >= 3:
-        onset_window = median_window(rates)
+    window = median_window(rates) if rule in RAW_RULES and ramp == "exponential" else 1
+    onset_window = window if window >= 3 else None
     recorder = _Recorder(smoothing, diverge_threshold, max(2, n_steps // 10), onset_window)
     stop_reason = f"completed all {n_steps} steps"
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
