@@ -15,7 +15,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -225,7 +225,8 @@ class _BaseSGD(BaseEstimator):
                 self._settings(loss, None).l2,
                 self.fit_intercept,
             )
-        if not rate > 0:  # the squares of X overflowed: L is inf or NaN
+        if not rate > 0:  # X is not finite, or its squares overflowed: L is inf or NaN
+            _raise_if_not_finite(X, self)
             raise ValueError(
                 "Floating-point overflow while computing learning_rate='auto' (the stable step "
                 f"1/L) from the squares of X (largest |X| is {float(abs(X).max()):.3g}). Scale "
@@ -258,6 +259,9 @@ class _BaseSGD(BaseEstimator):
             order="C",
             reset=first_call,
             y_numeric=not is_classifier(self),
+            # Checked only when training fails (_raise_if_not_finite): every row's loss is
+            # computed in the first epoch, and a non-finite value in X makes it non-finite.
+            ensure_all_finite=False,
         )
         Y, loss, n_outputs = self._encode_targets(y, X.dtype, first_call, classes)
         sample_weight = self._sample_weight(sample_weight, X, y, incremental)
@@ -296,21 +300,25 @@ class _BaseSGD(BaseEstimator):
             if incremental and not first_call
             else self._resolve_schedule(X, sample_weight, loss)
         )
-        log = _sgd.train(
-            X,
-            Y,
-            sample_weight,
-            params,
-            self._settings(loss, schedule),
-            max_epochs=1 if incremental else self.max_iter,
-            rng=rng,
-            tol=None if incremental else self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            plateau_reductions=_AUTO_PLATEAU_REDUCTIONS if self.learning_rate == "auto" else 0,
-            validation_score=validation_score,
-            verbose=self.verbose,
-            name=type(self).__name__,
-        )
+        try:
+            log = _sgd.train(
+                X,
+                Y,
+                sample_weight,
+                params,
+                self._settings(loss, schedule),
+                max_epochs=1 if incremental else self.max_iter,
+                rng=rng,
+                tol=None if incremental else self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                plateau_reductions=_AUTO_PLATEAU_REDUCTIONS if self.learning_rate == "auto" else 0,
+                validation_score=validation_score,
+                verbose=self.verbose,
+                name=type(self).__name__,
+            )
+        except _sgd.DivergenceError:
+            _raise_if_not_finite(X, self)
+            raise
         if not incremental and self.tol is not None and not log.converged:
             warnings.warn(
                 f"{type(self).__name__} ran all max_iter={self.max_iter} epochs and the "
@@ -342,6 +350,7 @@ class _BaseSGD(BaseEstimator):
         )
         weights = None if sample_weight is None else sample_weight[validation]
         validation_data = (X[validation], y[validation], weights)
+        _raise_if_not_finite(validation_data[0], self)  # training never reads these rows
         train_weights = None if sample_weight is None else sample_weight[train]
         return X[train], y[train], Y[train], train_weights, validation_data
 
@@ -366,6 +375,18 @@ class _BaseSGD(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32])
         return self._decision(X, np.atleast_2d(self.coef_), self.intercept_)
+
+
+def _raise_if_not_finite(X, estimator):
+    """Raise scikit-learn's error for a NaN or infinite value in ``X``, if it holds one.
+
+    ``fit`` skips this check up front (one more pass over X) and runs it when training or the
+    stable step come out non-finite, as a non-finite value in X makes them.
+    """
+    try:
+        assert_all_finite(X, input_name="X", estimator_name=type(estimator).__name__)
+    except ValueError as error:
+        raise error from None
 
 
 class SGDLinearRegressor(RegressorMixin, _BaseSGD):
@@ -554,31 +575,43 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
         self.class_weight = class_weight
 
     def _encode_targets(self, y, dtype, first_call, classes):
-        check_classification_targets(y)
+        codes = None
         if first_call:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            if classes is None:
+                # One pass for the classes and the codes. y is 1-D here, so its classes have
+                # its label type, and checking them is checking y.
+                self.classes_, codes = np.unique(y, return_inverse=True)
+                check_classification_targets(self.classes_)
+            else:
+                check_classification_targets(y)
+                self.classes_ = np.unique(np.asarray(classes))
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes; the data "
                     f"has only one class: {self.classes_[0]!r}."
                 )
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+        else:
+            check_classification_targets(y)
+        if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes={np.unique(classes).tolist()} differs from the classes of the first "
                 f"partial_fit call, {self.classes_.tolist()}."
             )
-        return self._loop_targets(y, dtype)
+        return self._loop_targets(y, dtype, codes)
 
-    def _loop_targets(self, y, dtype):
-        codes = np.searchsorted(self.classes_, y)
-        n_classes = len(self.classes_)
-        unknown = (codes >= n_classes) | (self.classes_[np.minimum(codes, n_classes - 1)] != y)
-        if np.any(unknown):
-            raise ValueError(
-                f"y holds labels not in classes_ {self.classes_.tolist()}: "
-                f"{np.unique(np.asarray(y)[unknown]).tolist()}. Pass every label in `classes` "
-                "on the first call to partial_fit."
-            )
+    def _loop_targets(self, y, dtype, codes=None):
+        """Targets for the training loop: the class codes of ``y`` (given, or looked up in
+        ``classes_``), the loss and the number of outputs."""
+        if codes is None:
+            codes = np.searchsorted(self.classes_, y)
+            n_classes = len(self.classes_)
+            unknown = (codes >= n_classes) | (self.classes_[np.minimum(codes, n_classes - 1)] != y)
+            if np.any(unknown):
+                raise ValueError(
+                    f"y holds labels not in classes_ {self.classes_.tolist()}: "
+                    f"{np.unique(np.asarray(y)[unknown]).tolist()}. Pass every label in "
+                    "`classes` on the first call to partial_fit."
+                )
         Y = codes.astype(dtype)[:, None]
         if len(self.classes_) == 2:
             return Y, BinaryLogLoss, 1

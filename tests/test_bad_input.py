@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import NotFittedError
@@ -64,6 +65,51 @@ def test_stream_non_finite_batch_is_an_error_not_a_divergence(regression, where,
     replace_batch(stream, 30, X_bad, y_bad)
     with pytest.raises(ValueError, match=f"Mini-batch 30 is invalid: {message}"):
         lr_range_test(SGDLinearRegressor(), iter(stream), n_steps=40)
+
+
+# fit checks X for NaN and infinity only when training comes out non-finite (a pass over X
+# saved): every such value, wherever it lies and however the fit is set up, must still end in
+# scikit-learn's error, with the estimator untouched.
+FIT_SETUPS = {
+    "auto rate": {},
+    "constant rate": {"learning_rate": 1e-3},
+    "zero weight on the bad row": {"learning_rate": 1e-3},
+    "early stopping": {"early_stopping": True, "validation_fraction": 0.5},
+    "momentum, one batch": {"momentum": 0.9, "batch_size": 1000},
+    "partial_fit": {"learning_rate": 1e-3},
+}
+
+
+@pytest.mark.parametrize(
+    "value, message", [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")]
+)
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_fit_finds_a_non_finite_x_wherever_it_lies(task, layout, value, message):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = X[:, 0] if task == "regression" else np.arange(60) % (2 if task == "binary" else 3)
+    Estimator = SGDLinearRegressor if task == "regression" else SGDLogisticClassifier
+    for row in (0, 31, 59):
+        for column in (0, 3):
+            X_bad = X.copy()
+            X_bad[row, column] = value
+            X_bad = sp.csr_matrix(X_bad) if layout == "sparse" else X_bad
+            for setup, params in FIT_SETUPS.items():
+                estimator = Estimator(random_state=0, max_iter=2, tol=None, **params)
+                weights = None
+                if setup == "zero weight on the bad row":
+                    weights = np.ones(60)
+                    weights[row] = 0.0
+                fit = estimator.partial_fit if setup == "partial_fit" else estimator.fit
+                extra = (
+                    {"classes": np.unique(y)}
+                    if setup == "partial_fit" and task != "regression"
+                    else {}
+                )
+                with pytest.raises(ValueError, match=f"Input X contains {message}"):
+                    fit(X_bad, y, sample_weight=weights, **extra)
+                assert not hasattr(estimator, "coef_"), (setup, row, column)
 
 
 def test_stream_batches_must_keep_their_width(regression):
