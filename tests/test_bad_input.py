@@ -83,7 +83,7 @@ FIT_SETUPS = {
 @pytest.mark.parametrize(
     "value, message", [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")]
 )
-@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("layout", ["dense", "sparse", "float32"])
 @pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
 def test_fit_finds_a_non_finite_x_wherever_it_lies(task, layout, value, message):
     rng = np.random.default_rng(0)
@@ -95,6 +95,7 @@ def test_fit_finds_a_non_finite_x_wherever_it_lies(task, layout, value, message)
             X_bad = X.copy()
             X_bad[row, column] = value
             X_bad = sp.csr_matrix(X_bad) if layout == "sparse" else X_bad
+            X_bad = X_bad.astype(np.float32) if layout == "float32" else X_bad
             for setup, params in FIT_SETUPS.items():
                 estimator = Estimator(random_state=0, max_iter=2, tol=None, **params)
                 weights = None
