@@ -34,10 +34,19 @@ def one_output_loss_gradient(code, z, y):
     if code == SQUARED_ERROR:
         residual = z - y
         return 0.5 * residual * residual, residual
+    small, linear, slope = binary_log_loss_parts(z, y)
+    return math.log1p(small) + linear, slope
+
+
+@njit(cache=True, inline="always")
+def binary_log_loss_parts(z, y):
+    """``(small, linear, dl/dz)`` of the binary log loss, which is ``log1p(small) + linear``:
+    ``small = exp(-|z|)``, ``linear = (1 - y) max(z, 0) + y max(-z, 0)``. A caller summing the
+    losses of many samples may take one ``log`` of the product of their ``1 + small``."""
     small = math.exp(-abs(z))
-    loss = math.log1p(small) + (1.0 - y) * max(z, 0.0) + y * max(-z, 0.0)
+    linear = (1.0 - y) * max(z, 0.0) + y * max(-z, 0.0)
     probability = (1.0 if z >= 0 else small) / (1.0 + small)
-    return loss, probability - y
+    return small, linear, probability - y
 
 
 @njit(cache=True, inline="always")

@@ -16,12 +16,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import expit, log_softmax
+from scipy.special import expit, log_expit, log_softmax
 from scipy.stats import chisquare
 
 from sklearn_lrf import SGDLinearRegressor, SGDLogisticClassifier, _sgd
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _reference_loss(task, Z, y, classes):
+    """Per-sample losses at the outputs ``Z`` (n, k), with scipy's ``log_expit`` and
+    ``log_softmax``."""
+    if task == "regression":
+        return 0.5 * (Z[:, 0] - y) ** 2
+    if len(classes) == 2:
+        return -np.where(y == classes[1], log_expit(Z[:, 0]), log_expit(-Z[:, 0]))
+    return -log_softmax(Z, axis=1)[np.arange(len(y)), np.searchsorted(classes, y)]
 
 
 def _reference_gradient(task, Z, y, classes):
@@ -52,11 +62,14 @@ def _reference_fit(task, X, y, w, *, rate, epochs, batch_size, momentum, nestero
     velocity, intercept_velocity = np.zeros_like(coef), np.zeros_like(intercept)
     w = np.ones(len(y)) if w is None else w / w.mean()
     rng = np.random.RandomState(seed)
+    epoch_losses = []
     for _ in range(epochs):
         order = _fisher_yates(np.arange(len(y)), rng.random_sample(len(y)))
+        total = 0.0
         for start in range(0, len(y), batch_size):
             rows = order[start : start + batch_size]
             Z = X[rows] @ coef + intercept
+            total += np.sum(w[rows] * _reference_loss(task, Z, y[rows], classes))
             dZ = _reference_gradient(task, Z, y[rows], classes) * w[rows, None]
             g, g0 = X[rows].T @ dZ / len(rows), dZ.sum(axis=0) / len(rows)
             if momentum:
@@ -70,7 +83,9 @@ def _reference_fit(task, X, y, w, *, rate, epochs, batch_size, momentum, nestero
                 coef = (1 - rate * l2) * coef - rate * g
                 intercept = intercept - rate * g0
             coef = np.sign(coef) * np.maximum(np.abs(coef) - rate * l1, 0.0)
-    return coef.T, intercept
+        penalty = l1 * np.abs(coef).sum() + 0.5 * l2 * np.square(coef).sum()
+        epoch_losses.append(total / len(y) + penalty)
+    return coef.T, intercept, epoch_losses
 
 
 def _data(task, n_classes, n_features, rng):
@@ -114,7 +129,7 @@ def test_fit_equals_numpy_reference(task, n_classes, options, layout, weighted, 
     Estimator = SGDLinearRegressor if task == "regression" else SGDLogisticClassifier
     model = Estimator(**params).fit(sp.csr_matrix(X) if layout == "csr" else X, y, w)
     l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.15}[params["penalty"]]
-    coef, intercept = _reference_fit(
+    coef, intercept, epoch_losses = _reference_fit(
         task,
         X,
         y,
@@ -130,6 +145,24 @@ def test_fit_equals_numpy_reference(task, n_classes, options, layout, weighted, 
     )
     np.testing.assert_allclose(np.atleast_2d(model.coef_), coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-9, atol=1e-12)
+    # Each epoch's loss: the summed losses of its batches before their updates, plus the penalty.
+    np.testing.assert_allclose(model.loss_curve_, epoch_losses, rtol=1e-9)
+
+
+def test_log_loss_of_batches_longer_than_one_product():
+    """A batch of 600 unweighted rows takes three logs of products (256 rows each at most);
+    confident outputs (|z| up to ~60) make some factors round to 1."""
+    rng = np.random.default_rng(3)
+    X = 20.0 * rng.standard_normal((700, 4))
+    y = np.where(X[:, 0] + 0.5 * rng.standard_normal(700) > 0, "yes", "no")
+    params = dict(learning_rate=0.05, max_iter=4, batch_size=600, tol=None, random_state=1)
+    model = SGDLogisticClassifier(alpha=1e-3, **params).fit(X, y)
+    settings = dict(momentum=0.0, nesterov=False, l1=0.0, l2=1e-3, seed=1)
+    coef, intercept, epoch_losses = _reference_fit(
+        "classification", X, y, None, rate=0.05, epochs=4, batch_size=600, **settings
+    )
+    np.testing.assert_allclose(model.coef_, coef, rtol=1e-9)
+    np.testing.assert_allclose(model.loss_curve_, epoch_losses, rtol=1e-12)
 
 
 def test_shuffle_draws_every_permutation_equally_often():
