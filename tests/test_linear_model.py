@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_lrf import DivergenceError, SGDLinearRegressor, SGDLogisticClassifier, _sgd
 from sklearn_lrf._losses import SquaredError
+from sklearn_lrf.linear_model import _classes_and_codes
 from sklearn_lrf.schedules import Constant, ExponentialDecay, ExponentialRamp, InverseScaling
 
 # Full-batch settings: plain gradient descent, which converges to the exact optimum.
@@ -450,3 +451,24 @@ def test_partial_fit_calls_share_the_divergence_check():
         for _ in range(10):
             model.partial_fit(X, y)
     assert np.isfinite(model.coef_).all() and np.abs(model.coef_).max() < 1e8
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    dtype=st.sampled_from(["int8", "uint8", "int16", "int32", "int64", "uint32", "uint64"]),
+    data=st.data(),
+)
+def test_classes_and_codes_equal_numpy_unique(dtype, data):
+    """The counting path (integers in a range no wider than the data) and the fallback give
+    np.unique's classes, dtype and inverse, at the dtype's extremes too."""
+    info = np.iinfo(dtype)
+    low = data.draw(st.integers(int(info.min), int(info.max)))
+    width = data.draw(st.sampled_from([1, 3, 50, int(info.max) - int(info.min) + 1]))
+    high = min(int(info.max), low + width - 1)
+    values = data.draw(st.lists(st.integers(low, high), min_size=1, max_size=60))
+    y = np.array(values, dtype=dtype)
+    classes, codes = _classes_and_codes(y)
+    expected_classes, expected_codes = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(codes, expected_codes)
