@@ -33,9 +33,10 @@ bound is only a bound.
 # value (fastai's divergence rule, tested after a warm-up of a tenth of the rates), when the
 # raw losses' running median has stayed above 4 times its running minimum for a decade of rates
 # (the onset the default rule reads, confirmed: the moving average would notice a slow blow-up
-# decades later), or when an update makes the loss or the weights non-finite. The default rule
-# reads the raw losses of the whole curve; the others read the smoothed curve from the end of
-# its first tenth up to that stop.
+# decades later), or when an update makes the loss or the weights non-finite. Every rule reads
+# the raw losses of the whole curve: the default as they are; the others smooth them as the
+# ramp does and read the smoothed curve from the end of its first tenth up to where the moving
+# average's test stops it.
 # No rule suggests a rate below the ramp's first one.
 #
 # * ``divergence_onset`` (the default): the raw log losses pass through a centred running

@@ -16,7 +16,6 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,14 +28,7 @@ from sklearn.utils.validation import check_X_y, column_or_1d, indexable
 
 from ._adapters import Diverged, trainer_for
 from ._compat import HasMethods, Interval, StrOptions, check_sample_weight, validate_params
-from ._suggestions import (
-    RAW_RULES,
-    RULES,
-    lag_corrected,
-    median_window,
-    onset_index,
-    usable_range,
-)
+from ._suggestions import RULES, MovingAverage, median_window, onset_index, rule_name, suggest
 from .schedules import ExponentialRamp, LinearRamp
 
 __all__ = ["LRFinderResult", "lr_range_test", "DEFAULT_RULE"]
@@ -138,34 +130,27 @@ class _Recorder:
     """
 
     def __init__(self, smoothing, diverge_threshold, warmup, onset_window=None):
-        self.beta = smoothing
+        self.average = MovingAverage(smoothing, diverge_threshold, warmup)
         self.threshold = diverge_threshold
-        self.warmup = warmup
         self.onset_window = onset_window
         self.rates, self.losses, self.smoothed = [], [], []
-        self.average, self.best, self.diverged_at, self.why = 0.0, np.inf, None, None
+        self.diverged_at, self.why = None, None
 
     def add(self, rate, loss):
         """Record one point; return True when the ramp should stop."""
         self.rates.append(rate)
         self.losses.append(loss)
+        smoothed, diverged = self.average.add(loss)
+        self.smoothed.append(smoothed)
         if not np.isfinite(loss):
-            self.smoothed.append(np.nan)
             self.diverged_at, self.why = len(self.losses) - 1, "the loss became non-finite"
             return True
-        self.average = self.beta * self.average + (1.0 - self.beta) * loss
-        smoothed = self.average / (1.0 - self.beta ** len(self.losses))
-        self.smoothed.append(smoothed)
         if self._onset_reached():
             return True
-        if len(self.losses) <= self.warmup:
-            return False
-        self.best = min(self.best, smoothed)
-        if smoothed > self.threshold * self.best:
+        if diverged:
             self.diverged_at = len(self.losses) - 1
             self.why = f"the smoothed loss exceeded {self.threshold:g} x its best"
-            return True
-        return False
+        return diverged
 
     def _onset_reached(self):
         if self.onset_window is None:
@@ -183,29 +168,6 @@ class _Recorder:
         return True
 
 
-def suggest(learning_rates, losses, smoothed_losses, stop, smoothing, extra_rules=()):
-    """Every rule's suggestion: NaN when the curve is too short to read, or when the rule's pick
-    falls below the ramp's first rate (the curve shows nothing safe there).
-
-    The rules of ``RULES`` read the smoothed losses of the usable part of the curve;
-    ``RAW_RULES`` and the callables of ``extra_rules`` read the raw losses of the whole curve.
-    """
-    raw_rules = {**RAW_RULES, **{rule.__name__: rule for rule in extra_rules}}
-    suggestions = {name: float(rule(learning_rates, losses)) for name, rule in raw_rules.items()}
-    usable = usable_range(len(learning_rates), stop)
-    lrs, smoothed = learning_rates[usable], smoothed_losses[usable]
-    if len(lrs) < 3 or not np.isfinite(smoothed).all():
-        suggestions.update((name, np.nan) for name in RULES)
-    else:
-        rules = dict(
-            RULES, lag_corrected=partial(lag_corrected, smoothing=smoothing, offset=usable.start)
-        )
-        suggestions.update((name, rule(lrs, smoothed)) for name, rule in rules.items())
-    return {
-        name: rate if rate >= learning_rates[0] else np.nan for name, rate in suggestions.items()
-    }
-
-
 # Constraints shared by lr_range_test and LRFinderSearch.
 RANGE_TEST_CONSTRAINTS = {
     "min_lr": [Interval(Real, 0, None, closed="neither"), None],
@@ -217,7 +179,7 @@ RANGE_TEST_CONSTRAINTS = {
     "restart_steps": [Interval(Integral, 1, None, closed="left"), None],
     "smoothing": [Interval(Real, 0, 1, closed="left")],
     "diverge_threshold": [Interval(Real, 1, None, closed="neither")],
-    "rule": [StrOptions(set(RULES) | set(RAW_RULES) | {"default"}), callable],
+    "rule": [StrOptions(set(RULES) | {"default"}), callable],
     "lr_param": [str, None],
     "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     "random_state": ["random_state"],
@@ -329,9 +291,13 @@ iterable
     rule : {"default", "divergence_onset", "lag_corrected", "minimum", "steepest", "valley", \
 "slide"} or callable, default="default"
         Rule behind ``result.best_lr``; ``"default"`` is ``DEFAULT_RULE``
-        (``"divergence_onset"``). A callable ``rule(learning_rates, losses) -> float`` reads
-        the raw losses of the whole recorded curve (as the default does) and is listed in
-        ``result.suggestions`` under its ``__name__``.
+        (``"divergence_onset"``). Every rule is a callable
+        ``rule(learning_rates, losses) -> float`` of the raw losses of the whole recorded
+        curve; pass your own, or a built-in configured with ``functools.partial`` (e.g.
+        ``partial(divergence_onset, factor=0.1)``, from ``sklearn_lrf._suggestions``). A
+        callable is listed in ``result.suggestions`` under its ``__name__`` (a partial's:
+        ``"divergence_onset(factor=0.1)"``); only the named ``"divergence_onset"`` stops
+        the ramp at its onset.
     lr_param : str, default=None
         Name of the learning-rate parameter of a foreign estimator (``"eta0"`` or
         ``"learning_rate_init"`` are found automatically).
@@ -388,9 +354,9 @@ iterable
         extra = np.arange(1, int(np.ceil(extend_decades / np.log10(ratio))) + 1)
         rates = np.concatenate([rates, rates[-1] * ratio**extra])
     rule = DEFAULT_RULE if rule == "default" else rule
-    # The default rule needs the ramp only up to its onset (an exponential ramp's), once a
-    # running median can tell it from noise.
-    window = median_window(rates) if rule in RAW_RULES and ramp == "exponential" else 1
+    # divergence_onset by name (not a configured copy, whose onset may differ) needs the ramp
+    # only up to its onset (an exponential ramp's), once a running median can tell it from noise.
+    window = median_window(rates) if rule == "divergence_onset" and ramp == "exponential" else 1
     onset_window = window if window >= 3 else None
     recorder = _Recorder(smoothing, diverge_threshold, max(2, n_steps // 10), onset_window)
     stop_reason = f"completed all {n_steps} steps"
@@ -427,9 +393,13 @@ iterable
     smoothed = np.asarray(recorder.smoothed)
     stop = len(learning_rates) if recorder.diverged_at is None else recorder.diverged_at
     suggestions = suggest(
-        learning_rates, losses, smoothed, stop, smoothing, [rule] if callable(rule) else []
+        learning_rates,
+        losses,
+        rule if callable(rule) else None,
+        smoothing=smoothing,
+        diverge_threshold=diverge_threshold,
     )
-    rule = getattr(rule, "__name__", rule)
+    rule = rule_name(rule) if callable(rule) else rule
     if recorder.diverged_at is None and stop >= 3:
         reach = "max_lr" if extended <= 0 else f"{extend_decades:g} decades past max_lr"
         warnings.warn(

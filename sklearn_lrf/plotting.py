@@ -141,7 +141,8 @@ class LRFinderDisplay:
         sample_weight, min_lr, max_lr, n_steps, extend_decades, ramp, step_unit, \
 restart_steps, smoothing, diverge_threshold, validation, rule, lr_param, batch_size, classes, \
 random_state
-            Passed to :func:`~sklearn_lrf.lr_range_test`, with the same defaults.
+            Passed to :func:`~sklearn_lrf.lr_range_test`, with the same defaults (``rule``: a
+            name or a callable ``rule(learning_rates, losses) -> float`` of the raw losses).
         **kwargs : dict
             Keyword arguments of matplotlib's ``plot`` for the smoothed curve (``line_``),
             e.g. ``color`` or ``linestyle``.

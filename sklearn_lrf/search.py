@@ -67,8 +67,9 @@ class LRFinderSearch(MetaEstimatorMixin, BaseEstimator):
         Any estimator :func:`~sklearn_lrf.lr_range_test` supports, or a Pipeline ending in one.
     rule : {"default", "divergence_onset", "lag_corrected", "minimum", "steepest", "valley", \
 "slide"} or callable, default="default"
-        Suggestion rule that picks ``best_lr_``; ``"default"`` is ``"divergence_onset"``; a
-        callable as :func:`~sklearn_lrf.lr_range_test` takes it.
+        Suggestion rule that picks ``best_lr_``; ``"default"`` is ``"divergence_onset"``; or
+        a callable ``rule(learning_rates, losses) -> float`` of the raw losses, as
+        :func:`~sklearn_lrf.lr_range_test` takes it.
     cv : int, cross-validation generator, iterable or None, default=None
         None runs one range test on all the data. Otherwise one per training fold, with the
         fold's held-out part as the validation data of its curve.

@@ -1,6 +1,7 @@
 """lr_range_test against hand-written SGD, closed forms and scikit-learn's own estimators."""
 
 import ast
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,26 @@ def test_smoothing_is_the_bias_corrected_moving_average(quadratic):
         assert result.smoothed_losses[stop] > 4 * np.min(result.smoothed_losses[:stop])
         running_best = np.minimum.accumulate(result.smoothed_losses[:stop])
         assert np.all(result.smoothed_losses[:stop] <= 4 * running_best)
+
+
+def test_a_built_in_rule_configured_with_partial_picks_through_lr_range_test():
+    """``rule=partial(divergence_onset, factor=0.1)``: listed under its arguments, it picks
+    0.1 / 0.047 times the default's pick, on its own curve and on the default's (which stops
+    at the onset this rule reads; the configured copy's ramp runs on to the smoothed stop)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    default = lr_range_test(SGDLogisticClassifier(), X, y, random_state=0)
+    configured = lr_range_test(
+        SGDLogisticClassifier(), X, y, rule=partial(divergence_onset, factor=0.1), random_state=0
+    )
+    assert "running median" in default.stop_reason
+    assert "smoothed loss exceeded" in configured.stop_reason
+    assert configured.rule == "divergence_onset(factor=0.1)"
+    ratio = 0.1 / 0.047
+    assert configured.best_lr == pytest.approx(
+        ratio * configured.suggestions["divergence_onset"], rel=1e-12
+    )
+    assert configured.best_lr == pytest.approx(ratio * default.best_lr, rel=1e-12)
 
 
 def whole_curve_onset(learning_rates, losses):

@@ -1,7 +1,9 @@
-"""Suggestion rules against a transcription of fastai 2.7's ``schedule.py``, hand-worked curves,
-and an independent computation of the smoothing lag; ``usable_range`` and ``suggest``."""
+"""Suggestion rules against a transcription of fastai 2.7's ``schedule.py`` on a plain-loop
+computation of the range test's smoothed curve, hand-worked curves, and an independent
+computation of the smoothing lag; ``suggest``."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -9,17 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sklearn_lrf._suggestions import (
-    RAW_RULES,
     RULES,
     divergence_onset,
     lag_corrected,
     minimum,
+    rule_name,
     slide,
     steepest,
-    usable_range,
+    suggest,
     valley,
 )
-from sklearn_lrf.finder import suggest
+
+# The rules that read the smoothed curve (and take the range test's smoothing settings).
+SMOOTHED_RULES = [name for name in RULES if name != "divergence_onset"]
 
 # ---------------------------------------------------------------------------------------------
 # References: fastai 2.7 ``fastai/callback/schedule.py``, torch tensors turned into numpy arrays.
@@ -77,6 +81,43 @@ FASTAI_PAIRS = [
     pytest.param(valley, fastai_valley, id="valley"),
     pytest.param(slide, fastai_slide, id="slide"),
 ]
+
+
+def reference_curve(lrs, losses, smoothing=0.98, threshold=4.0):
+    """The range test's smoothed curve, by a plain loop: the bias-corrected moving average of
+    the raw losses, from the point ``n // 10`` to the first non-finite loss or (after a warm-up
+    of ``max(2, n // 10)`` points) the first smoothed loss above ``threshold`` times its best
+    since the warm-up, excluded."""
+    n = len(losses)
+    average, best, smoothed = 0.0, np.inf, []
+    for k, loss in enumerate(losses, start=1):
+        if not np.isfinite(loss):
+            break
+        average = smoothing * average + (1.0 - smoothing) * loss
+        value = average / (1.0 - smoothing**k)
+        if k > max(2, n // 10):
+            best = min(best, value)
+            if value > threshold * best:
+                break
+        smoothed.append(value)
+    return lrs[n // 10 : len(smoothed)], np.array(smoothed[n // 10 :])
+
+
+def on_reference_curve(reference, lrs, losses, smoothing=0.98, threshold=4.0):
+    """A fastai reference's rate on :func:`reference_curve`; NaN under three points; the first
+    rate where fastai's slide raises (under 16 points: ours clamps, see below)."""
+    rates, smoothed = reference_curve(lrs, losses, smoothing, threshold)
+    if len(rates) < 3:
+        return np.nan
+    try:
+        return reference(rates, smoothed)[0]
+    except IndexError:
+        return float(rates[0])
+
+
+def same(got, expected):
+    """Equal, or both NaN."""
+    return got == expected or (np.isnan(got) and np.isnan(expected))
 
 
 def ema_weights(beta, m):
@@ -151,11 +192,32 @@ def curves(draw, min_size=20, max_size=120):
 
 @pytest.mark.parametrize("rule, reference", FASTAI_PAIRS)
 @settings(deadline=None)
-@given(curve=curves())
-def test_rule_matches_fastai(rule, reference, curve):
-    """Each rule returns exactly fastai's suggested rate."""
+@given(
+    curve=curves(),
+    smoothing=st.sampled_from([0.0, 0.5, 0.98]),
+    threshold=st.sampled_from([1.5, 4.0, np.inf]),
+)
+def test_rule_matches_fastai(rule, reference, curve, smoothing, threshold):
+    """Each rule, given raw losses, returns exactly fastai's suggested rate on the range
+    test's smoothed curve (NaN when under three points are left)."""
     lrs, losses = curve
-    assert rule(lrs, losses) == reference(lrs, losses)[0]
+    with np.errstate(invalid="ignore"):  # an infinite threshold times a best loss of 0
+        got = rule(lrs, losses, smoothing=smoothing, diverge_threshold=threshold)
+        expected = on_reference_curve(reference, lrs, losses, smoothing, threshold)
+    assert same(got, expected)
+
+
+@pytest.mark.parametrize("rule, reference", FASTAI_PAIRS)
+@settings(deadline=None)
+@given(curve=curves())
+def test_rule_without_smoothing_reads_the_raw_curve_after_its_first_tenth(rule, reference, curve):
+    """No smoothing and no divergence cut: fastai's formula on the raw losses from ``n // 10``,
+    whatever the curve (ties, plateaus, zeros)."""
+    lrs, losses = curve
+    start = len(lrs) // 10
+    with np.errstate(invalid="ignore"):  # an infinite threshold times a best loss of 0
+        got = rule(lrs, losses, smoothing=0.0, diverge_threshold=np.inf)
+    assert got == reference(lrs[start:], losses[start:])[0]
 
 
 @settings(deadline=None)
@@ -167,10 +229,24 @@ def test_rule_matches_fastai(rule, reference, curve):
 )
 def test_slide_parameters_and_short_curves(curve, lr_diff, thresh, adjust_value):
     """Where fastai is defined ours matches it; where fastai's ``lrs[-1 - lr_diff]`` raises
-    (fewer than ``lr_diff + 1`` points), ours clamps to ``lrs[0]`` and the loop never runs."""
+    (fewer than ``lr_diff + 1`` points), ours clamps to the first point and the loop never
+    runs. Without smoothing, on the raw curve from ``n // 10``; NaN under three points."""
     lrs, losses = curve
-    ours = slide(lrs, losses, lr_diff=lr_diff, thresh=thresh, adjust_value=adjust_value)
-    if len(lrs) < lr_diff + 1:
+    with np.errstate(invalid="ignore"):  # an infinite threshold times a best loss of 0
+        ours = slide(
+            lrs,
+            losses,
+            lr_diff=lr_diff,
+            thresh=thresh,
+            adjust_value=adjust_value,
+            smoothing=0.0,
+            diverge_threshold=np.inf,
+        )
+    start = len(lrs) // 10
+    lrs, losses = lrs[start:], losses[start:]
+    if len(lrs) < 3:
+        assert np.isnan(ours)
+    elif len(lrs) < lr_diff + 1:
         with pytest.raises(IndexError):
             fastai_slide(lrs, losses, lr_diff=lr_diff, thresh=thresh, adjust_value=adjust_value)
         assert ours == float(lrs[0] * adjust_value)
@@ -208,35 +284,42 @@ LRS7 = 10.0 ** np.arange(-6, 1)  # 1e-6 ... 1e0
     ],
 )
 def test_hand_computed(rule, lrs, losses, expected):
-    """Tiny curves worked out by hand."""
-    assert rule(lrs, np.array(losses, float)) == pytest.approx(expected, rel=1e-12)
+    """Tiny raw curves worked out by hand, without smoothing (under ten points, none skipped;
+    none rises above 4 times its best since the second point, so none is cut)."""
+    assert rule(lrs, np.array(losses, float), smoothing=0.0) == pytest.approx(expected, rel=1e-12)
 
 
 def test_slide_hand_computed():
-    """np.gradient of [0, 0, 0, 1, 3, 6] is [0, 0, .5, 1.5, 2.5, 3]. With lr_diff=2, thresh=.6:
+    """np.gradient of [1, 1, 1, 2, 4, 7] is [0, 0, .5, 1.5, 2.5, 3]. With lr_diff=2, thresh=.6:
     |g[-1] - g[-3]| = 1.5 -> lrs[3]; |g[-2] - g[-4]| = 2 -> lrs[2]; |g[-3] - g[-5]| = 1.5 ->
-    lrs[1]; |g[-4] - g[-6]| = .5 stops. Times adjust_value 2: 2e-5."""
-    losses = np.array([0, 0, 0, 1, 3, 6], float)
-    assert slide(LRS6, losses, lr_diff=2, thresh=0.6, adjust_value=2.0) == pytest.approx(2e-5)
+    lrs[1]; |g[-4] - g[-6]| = .5 stops. Times adjust_value 2: 2e-5. (The 7 is over 4 times
+    the best, 1: a threshold of 10 keeps it.)"""
+    losses = np.array([1, 1, 1, 2, 4, 7], float)
+    got = slide(
+        LRS6, losses, lr_diff=2, thresh=0.6, adjust_value=2.0, smoothing=0.0, diverge_threshold=10
+    )
+    assert got == pytest.approx(2e-5)
 
 
 @pytest.mark.parametrize(
     "n, expected_index",
     [
-        (20, 4),  # flat: the loop never moves, lrs[-16] = lrs[20 - 16]
-        (16, 0),  # exactly lr_diff + 1 points: lrs[-16] = lrs[0], fastai defined too
-        (10, 0),  # too short for fastai (IndexError); ours clamps to lrs[0]
+        (20, 4),  # flat: the loop never moves; from point 2, the 18 - 16th point is lrs[4]
+        (17, 1),  # from point 1, exactly lr_diff + 1 points: lrs[1], fastai defined too
+        (10, 1),  # from point 1, too short for fastai (IndexError); ours clamps to lrs[1]
     ],
 )
 def test_slide_flat_curve_default_parameters(n, expected_index):
-    """On a flat curve slide returns the window's initial left end, clamped to the start."""
+    """On a flat curve slide returns the window's initial left end, clamped to the start of the
+    usable curve (its first tenth skipped)."""
     lrs, losses = np.geomspace(1e-5, 1.0, n), np.ones(n)
     assert slide(lrs, losses) == lrs[expected_index]
-    if n < 16:
+    start = n // 10
+    if n - start < 16:
         with pytest.raises(IndexError):
-            fastai_slide(lrs, losses)
+            fastai_slide(lrs[start:], losses[start:])
     else:
-        assert fastai_slide(lrs, losses)[0] == lrs[expected_index]
+        assert fastai_slide(lrs[start:], losses[start:])[0] == lrs[expected_index]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,95 +338,63 @@ def test_impulse_lag_matches_closed_form(beta, m):
 
 @settings(deadline=None)
 @given(
-    curve=curves(min_size=3, max_size=120),
+    curve=curves(min_size=3, max_size=300),
     smoothing=st.one_of(st.sampled_from([0.0, 0.5, 0.9, 0.98]), st.floats(0.0, 0.999)),
-    offset=st.integers(0, 60),
+    threshold=st.sampled_from([1.5, 4.0]),
 )
-def test_lag_corrected_matches_impulse_reference(curve, smoothing, offset):
-    """``min(3 lrs[round(argmin - lag)], lrs[argmin] / 3)``, lag from the EMA's impulse
-    response; never before index 0, never above a third of the minimum's rate."""
+def test_lag_corrected_matches_impulse_reference(curve, smoothing, threshold):
+    """On the range test's smoothed curve ``(r, s)``, which starts at point ``n // 10``:
+    ``min(3 r[round(argmin - lag)], r[argmin] / 3)``, the lag from the EMA's impulse response at
+    point ``n // 10 + argmin``; never before the curve's start, never above a third of the
+    minimum's rate. NaN under three points."""
     lrs, losses = curve
-    cap = lrs[np.argmin(losses)] / 3.0
-    got = lag_corrected(lrs, losses, smoothing, offset)
-    expected = {min(3.0 * lrs[k], cap) for k in expected_lag_indices(losses, smoothing, offset)}
+    got = lag_corrected(lrs, losses, smoothing=smoothing, diverge_threshold=threshold)
+    rates, smoothed = reference_curve(lrs, losses, smoothing, threshold)
+    if len(rates) < 3:
+        assert np.isnan(got)
+        return
+    cap = rates[np.argmin(smoothed)] / 3.0
+    offset = len(lrs) // 10
+    expected = {min(3.0 * rates[k], cap) for k in expected_lag_indices(smoothed, smoothing, offset)}
     assert got in {float(rate) for rate in expected}
-    assert min(3.0 * lrs[0], cap) <= got <= cap
+    assert min(3.0 * rates[0], cap) <= got <= cap
 
 
-@given(curve=curves(min_size=3, max_size=120), offset=st.integers(0, 100))
-def test_lag_corrected_without_smoothing_is_capped_below_the_minimum(curve, offset):
-    """No smoothing, no lag: 3 * lrs[argmin] is capped to lrs[argmin] / 3."""
+@given(curve=curves(min_size=3, max_size=300))
+def test_lag_corrected_without_smoothing_is_capped_below_the_minimum(curve):
+    """No smoothing, no lag: 3 * r[argmin] is capped to r[argmin] / 3."""
     lrs, losses = curve
-    assert lag_corrected(lrs, losses, 0.0, offset) == lrs[np.argmin(losses)] / 3.0
-
-
-@settings(deadline=None)
-@given(
-    curve=curves(min_size=3, max_size=120),
-    smoothing=st.floats(0.0, 0.999),
-    offsets=st.lists(st.integers(0, 100), min_size=2, max_size=2).map(sorted),
-)
-def test_lag_corrected_more_history_smaller_rate(curve, smoothing, offsets):
-    """More points before the window -> older average -> larger lag -> smaller or equal rate."""
-    lrs, losses = curve
-    near, far = (lag_corrected(lrs, losses, smoothing, offset) for offset in offsets)
-    assert far <= near
+    rates, smoothed = reference_curve(lrs, losses, 0.0)
+    got = lag_corrected(lrs, losses, smoothing=0.0)
+    assert same(got, rates[np.argmin(smoothed)] / 3.0 if len(rates) >= 3 else np.nan)
 
 
 @pytest.mark.parametrize(
-    "losses, smoothing, offset, expected_index",
+    "losses, smoothing, start, expected_index",
     [
-        # m = 2, weights 1, .5, .25: lag = (.5 + 2 * .25) / 1.75 = 4/7; round(2 - .57) = 1.
+        # Smoothed: 3, 2.33, 1.57, 1.8, 2.42, 3.22; minimum at m = 2, weights 1, .5, .25:
+        # lag = (.5 + 2 * .25) / 1.75 = 4/7; round(2 - .57) = 1.
         ([3, 2, 1, 2, 3, 4], 0.5, 0, 1),
-        # m = 3, weights 1, .5, .25, .125: lag = 1.375 / 1.875 = .73; round(2.27) = 2.
+        # Smoothed: 4, 3.33, 2.57, 1.73, 1.87, 2.44; minimum at m = 3, weights 1, .5, .25,
+        # .125: lag = 1.375 / 1.875 = .73; round(3 - .73) = 2.
         ([4, 3, 2, 1, 2, 3], 0.5, 0, 2),
-        # m = 35: lag = 9 - 36 * .9^36 / (1 - .9^36) = 8.17; round(15 - 8.17) = round(6.83) = 7.
-        ([20 - k if k <= 15 else k for k in range(20)], 0.9, 20, 7),
-        # m = 102, lag about 49 (beta = .98): 2 - 49 < 0 is clamped to index 0.
-        ([3, 2, 1, 2, 3, 4], 0.98, 100, 0),
-        # Minimum at the first point with a long history: -lag clamped to 0, and 3 * lrs[0]
-        # exceeds the cap lrs[0] / 3.
-        ([1, 2, 3, 4, 5, 6], 0.9, 30, 0),
+        # Falling raw losses fall smoothed too: minimum at the last point, m = 39, index 35
+        # from point 4; lag = 49 - 40 * .98^40 / (1 - .98^40) = 16.84; round(35 - 16.84) = 18
+        # (counting the lag from point 4 instead of 0 would give 20).
+        (list(range(40, 0, -1)), 0.98, 4, 18),
+        # Rising slowly: minimum at the first usable point, index 0 from point 3 (m = 3); the
+        # lag, about 1.5, is clamped to index 0, and 3 r[0] exceeds the cap r[0] / 3.
+        ([1 + 0.01 * k for k in range(30)], 0.98, 3, 0),
     ],
 )
-def test_lag_corrected_hand_computed(losses, smoothing, offset, expected_index):
-    """Tiny curves worked out by hand (the cap binds only in the last case)."""
+def test_lag_corrected_hand_computed(losses, smoothing, start, expected_index):
+    """Tiny raw curves worked out by hand (the cap binds only in the last case)."""
     lrs = np.geomspace(1e-6, 1.0, len(losses))
-    got = lag_corrected(lrs, np.array(losses, float), smoothing, offset)
-    assert got == min(3.0 * lrs[expected_index], lrs[np.argmin(losses)] / 3.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# usable_range
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "n, stop, expected",
-    [
-        (100, 100, slice(10, 100)),
-        (100, 50, slice(10, 50)),
-        (100, 11, slice(10, 12)),  # one point past the start: widened to two
-        (20, 0, slice(2, 4)),
-        (9, 9, slice(0, 9)),
-    ],
-)
-def test_usable_range_examples(n, stop, expected):
-    """Skip n // 10, end at stop, at least two points."""
-    assert usable_range(n, stop) == expected
-
-
-@given(data=st.data(), n=st.integers(2, 1000))
-def test_usable_range_properties(data, n):
-    """Starts at n // 10, ends at ``stop`` unless that leaves under two points."""
-    stop = data.draw(st.integers(0, n))
-    points = range(n)[usable_range(n, stop)]
-    assert points.start == n // 10
-    assert len(points) >= 2
-    if stop >= n // 10 + 2:
-        assert points == range(n // 10, stop)
-    else:
-        assert points == range(n // 10, n // 10 + 2)
+    losses = np.array(losses, float)
+    rates = lrs[start:]
+    minimum_index = int(np.argmin(reference_curve(lrs, losses, smoothing)[1]))
+    got = lag_corrected(lrs, losses, smoothing=smoothing)
+    assert got == min(3.0 * rates[expected_index], rates[minimum_index] / 3.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,100 +402,106 @@ def test_usable_range_properties(data, n):
 # ---------------------------------------------------------------------------------------------
 
 
-def expected_suggestions(lrs, losses, start, end, smoothing):
-    """Every rule from the references, on ``[start, end)``; slide clamped where fastai raises."""
-    lrs, losses = lrs[start:end], losses[start:end]
-    slide_rate = fastai_slide(lrs, losses)[0] if len(lrs) > 15 else float(lrs[0])
-    return {
-        "minimum": fastai_minimum(lrs, losses)[0],
-        "steepest": fastai_steep(lrs, losses)[0],
-        "valley": fastai_valley(lrs, losses)[0],
-        "slide": slide_rate,
-        "lag_corrected": {
-            float(min(3.0 * lrs[k], lrs[np.argmin(losses)] / 3.0))
-            for k in expected_lag_indices(losses, smoothing, start)
-        },
-    }
+def at_or_above(rate, floor):
+    """``rate``, or NaN when it is not finite or below ``floor``."""
+    return rate if np.isfinite(rate) and rate >= floor else np.nan
+
+
+@settings(deadline=None)
+@given(
+    curve=curves(min_size=2, max_size=120),
+    smoothing=st.sampled_from([0.0, 0.9, 0.98]),
+    threshold=st.sampled_from([1.5, 4.0]),
+)
+def test_suggest_reports_every_rule_called_on_the_raw_curve(curve, smoothing, threshold):
+    """Each entry of RULES, called as ``rule(lrs, raw_losses)`` (the smoothed ones given the
+    range test's smoothing and threshold), gives what suggest reports, NaN below the first
+    rate."""
+    lrs, losses = curve
+    got = suggest(lrs, losses, smoothing=smoothing, diverge_threshold=threshold)
+    assert list(got) == list(RULES)
+    settings_ = dict(smoothing=smoothing, diverge_threshold=threshold)
+    for name, rule in RULES.items():
+        expected = rule(lrs, losses, **settings_) if name in SMOOTHED_RULES else rule(lrs, losses)
+        assert same(got[name], at_or_above(expected, lrs[0])), name
+    if smoothing == 0.98 and threshold == 4.0:  # the defaults: plain calls
+        for name, rule in RULES.items():
+            assert same(got[name], at_or_above(rule(lrs, losses), lrs[0])), name
 
 
 @settings(deadline=None)
 @given(
     data=st.data(),
     curve=curves(min_size=2, max_size=120),
-    smoothing=st.sampled_from([0.0, 0.9, 0.98]),
-    garbage=st.sampled_from([np.nan, np.inf, -1e9]),
+    bad=st.sampled_from([np.nan, np.inf]),
 )
-def test_suggest_reads_only_points_before_stop(data, curve, smoothing, garbage):
-    """Every rule on ``[n // 10, stop)`` against the references; points from ``stop`` on
-    (here replaced by garbage) are never read; NaN for all under three points."""
+def test_no_rule_reads_past_a_non_finite_loss(data, curve, bad):
+    """The ramp stops at a non-finite loss: whatever follows it changes no suggestion."""
     lrs, losses = curve
-    n = len(lrs)
-    stop = data.draw(st.integers(0, n))
-    start = n // 10
+    stop = data.draw(st.integers(0, len(lrs) - 1))
     losses = losses.copy()
-    losses[max(stop, start + 2) :] = garbage
-    got = suggest(lrs, losses, losses, stop, smoothing)
-    assert set(got) == set(RULES) | set(RAW_RULES)
-    if stop - start < 3:
-        assert all(np.isnan(got[name]) for name in RULES)
-        return
-    expected = expected_suggestions(lrs, losses, start, stop, smoothing)
-    floor = lrs[0]  # a pick below the ramp's first rate is no suggestion (NaN)
-    lag, candidates = got["lag_corrected"], expected.pop("lag_corrected")
-    if np.isfinite(lag):
-        assert lag in candidates and lag >= floor
-    else:
-        assert any(value < floor for value in candidates)
-    for name, value in expected.items():
-        if value >= floor:
-            assert got[name] == value, name
-        else:
-            assert np.isnan(got[name]), name
+    losses[stop] = bad
+    other = losses.copy()
+    other[stop + 1 :] = data.draw(st.sampled_from([np.nan, -1e9, 0.0, 1e9]))
+    first, second = suggest(lrs, losses), suggest(lrs, other)
+    assert all(same(first[name], second[name]) for name in first)
 
 
 @pytest.mark.parametrize(
     "n, stop, finite",
     [
-        (2, 2, False),
         (3, 3, True),
-        (20, 4, False),  # start 2, two points
-        (20, 5, True),  # start 2, three points
-        (20, 0, False),  # widened to two points
+        (20, 4, False),  # from point 2, two points
+        (20, 5, True),  # from point 2, three points
+        (20, 0, False),
         (100, 12, False),
         (100, 13, True),
     ],
 )
 def test_suggest_needs_three_usable_points(n, stop, finite):
-    """All NaN below three usable points, all finite from three."""
+    """The smoothed rules give NaN below three points between ``n // 10`` and the curve's end
+    (here an infinite loss at ``stop``), numbers from three."""
     lrs = np.geomspace(1e-10, 1e10, n)  # wide, so no pick falls below the first rate
-    losses = np.cos(np.arange(n)) + 2.0
-    got = suggest(lrs, losses, losses, stop, 0.98)
-    assert [np.isfinite(got[name]) for name in RULES] == [finite] * len(RULES)
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("where", [10, 30, 49])
-def test_suggest_non_finite_loss_gives_nan(bad, where):
-    """A non-finite loss inside the usable range makes every suggestion NaN."""
-    lrs, losses = np.geomspace(1e-5, 1.0, 50), np.linspace(2.0, 1.0, 50)
-    losses[where] = bad
-    got = suggest(lrs, losses, losses, 50, 0.98)
-    assert all(np.isnan(got[name]) for name in RULES)
-    losses[where] = 1.5  # the same curve made finite gives numbers
-    assert all(np.isfinite(value) for value in suggest(lrs, losses, losses, 50, 0.98).values())
+    losses = np.cos(np.arange(n)) + 2.0  # within [1, 3]: never above 4 times its best
+    losses[stop:] = np.inf
+    got = suggest(lrs, losses)
+    assert [np.isfinite(got[name]) for name in SMOOTHED_RULES] == [finite] * len(SMOOTHED_RULES)
 
 
 def test_suggestions_never_fall_below_the_first_rate():
     """A curve that only rises shows no safe rate: picks below its first rate are NaN."""
     lrs = np.geomspace(1e-4, 1e2, 91)
     losses = np.geomspace(1.0, 1e6, 91)
-    got = suggest(lrs, losses, losses, 91, 0.98)
+    got = suggest(lrs, losses)
     assert all(np.isnan(value) or value >= lrs[0] for value in got.values())
     assert np.isnan(got["divergence_onset"]) and np.isnan(got["minimum"])
 
 
+class Third:
+    """A callable object without ``__name__``."""
+
+    def __call__(self, lrs, losses):
+        return np.inf if losses[0] > 1 else lrs[-1] / 3
+
+
+def test_a_further_rule_is_listed_under_its_name():
+    """A function under its ``__name__``, a partial under its function and arguments, another
+    callable under its type's name; a non-finite pick is NaN."""
+    lrs, losses = np.geomspace(1e-4, 1e2, 91), np.linspace(1.0, 0.5, 91)
+    assert rule_name(divergence_onset) == "divergence_onset"
+    configured = partial(divergence_onset, factor=0.1)
+    assert rule_name(configured) == "divergence_onset(factor=0.1)"
+    got = suggest(lrs, losses, configured)
+    assert list(got) == [*RULES, "divergence_onset(factor=0.1)"]
+    assert got["divergence_onset(factor=0.1)"] == pytest.approx(
+        got["divergence_onset"] * 0.1 / 0.047, rel=1e-12
+    )
+    assert suggest(lrs, losses, Third())["Third"] == pytest.approx(lrs[-1] / 3)
+    assert np.isnan(suggest(lrs, 2 * losses, Third())["Third"])
+
+
 # ---------------------------------------------------------------------------------------------
-# divergence_onset: reads raw losses (RAW_RULES)
+# divergence_onset: reads the raw losses
 # ---------------------------------------------------------------------------------------------
 
 ONSET_LRS = np.logspace(-4, 2, 91)  # 15 points per decade
@@ -497,9 +554,47 @@ def test_a_callable_rule_reads_the_raw_curve_and_picks():
     assert seen["n"] == len(result.losses)
     assert result.rule == "tenth_of_lowest_raw_loss"
     assert result.best_lr == result.learning_rates[np.nanargmin(result.losses)] / 10
-    assert set(result.suggestions) == set(RULES) | set(RAW_RULES) | {"tenth_of_lowest_raw_loss"}
+    assert set(result.suggestions) == set(RULES) | {"tenth_of_lowest_raw_loss"}
     search = LRFinderSearch(
         SGDLinearRegressor(random_state=0), rule=tenth_of_lowest_raw_loss, cv=2, random_state=0
     ).fit(X, y)
     assert search.best_estimator_.learning_rate == search.best_lr_
     assert search.best_lr_ == search.suggestions_["tenth_of_lowest_raw_loss"]
+
+
+def test_smoothed_rules_on_raw_losses_read_the_curve_the_ramp_smoothed():
+    """On a ramp stopped by the moving average's divergence test, each smoothed rule given the
+    raw losses picks what the fastai references and the lag reference pick on the smoothed
+    curve computed here by a plain loop, from point ``n // 10`` to the stop (excluded)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_lrf import SGDLinearRegressor, lr_range_test
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    beta = 0.9
+    result = lr_range_test(
+        SGDLinearRegressor(), X, y, smoothing=beta, rule="minimum", random_state=0
+    )
+    assert "the smoothed loss exceeded" in result.stop_reason
+    lrs, losses, stop = result.learning_rates, result.losses, result.diverged_at
+    average, smoothed = 0.0, []
+    for k, loss in enumerate(losses[:stop], start=1):
+        average = beta * average + (1 - beta) * loss
+        smoothed.append(average / (1 - beta**k))
+    start = len(lrs) // 10
+    rates, smoothed = lrs[start:stop], np.array(smoothed[start:])
+    assert len(rates) > 20
+    expected = {
+        "minimum": fastai_minimum(rates, smoothed)[0],
+        "steepest": fastai_steep(rates, smoothed)[0],
+        "valley": fastai_valley(rates, smoothed)[0],
+        "slide": fastai_slide(rates, smoothed)[0],
+    }
+    (lag_index,) = expected_lag_indices(smoothed, beta, start)
+    expected["lag_corrected"] = min(3.0 * rates[lag_index], rates[np.argmin(smoothed)] / 3.0)
+    assert set(expected) == set(SMOOTHED_RULES)
+    for name, rate in expected.items():
+        assert RULES[name](lrs, losses, smoothing=beta) == rate, name
+        assert same(result.suggestions[name], at_or_above(rate, lrs[0])), name
