@@ -11,7 +11,7 @@ points before it.
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
 
-from sklearn_lrf._suggestions import median_window
+from sklearn_lrf.rules import median_window
 
 
 def centred_curve(lrs, losses, sigma_decades=0.25, median_decades=0.0):

@@ -17,8 +17,8 @@ import numpy as np
 from curve_rules import plateau_start, smoothed_minimum
 from peer_rules import lightning, lightning_curve, torch_lr_finder, torch_lr_finder_curve
 
-from sklearn_lrf._suggestions import divergence_onset
 from sklearn_lrf.finder import DEFAULT_RULE
+from sklearn_lrf.rules import divergence_onset
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLASSIC = ["lag_corrected", "minimum", "steepest", "valley", "slide"]

@@ -60,7 +60,7 @@ bound is only a bound.
 #   lands on the falling part of the curve, well below where the *raw* loss bottomed out.
 #
 # The fastai rules are re-implemented after ``fastai/callback/schedule.py`` (fastai 2.7) in
-# ``sklearn_lrf._suggestions``; fastai itself is not imported.
+# ``sklearn_lrf.rules``; fastai itself is not imported.
 #
 # The study's toy problem
 # -----------------------

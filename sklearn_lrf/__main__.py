@@ -27,7 +27,7 @@ from . import __version__
 
 BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
 ESTIMATORS = ("sgd", "sklearn-sgd", "mlp")
-# The rules of sklearn_lrf._suggestions.RULES (a test keeps the two equal), named here so that
+# The rules of sklearn_lrf.rules.RULES (a test keeps the two equal), named here so that
 # --help does not import numpy.
 RULES = ("divergence_onset", "lag_corrected", "minimum", "steepest", "valley", "slide")
 # Version of the --json document's shape; it changes only when a key changes meaning or goes.

@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_X_y, column_or_1d, indexable
 
 from ._adapters import Diverged, trainer_for
 from ._compat import HasMethods, Interval, StrOptions, check_sample_weight, validate_params
-from ._suggestions import RULES, MovingAverage, median_window, onset_index, rule_name, suggest
+from .rules import RULES, MovingAverage, median_window, onset_index, rule_name, suggest
 from .schedules import ExponentialRamp, LinearRamp
 
 __all__ = ["LRFinderResult", "lr_range_test", "DEFAULT_RULE"]
@@ -294,7 +294,7 @@ iterable
         (``"divergence_onset"``). Every rule is a callable
         ``rule(learning_rates, losses) -> float`` of the raw losses of the whole recorded
         curve; pass your own, or a built-in configured with ``functools.partial`` (e.g.
-        ``partial(divergence_onset, factor=0.1)``, from ``sklearn_lrf._suggestions``). A
+        ``partial(divergence_onset, factor=0.1)``, from ``sklearn_lrf.rules``). A
         callable is listed in ``result.suggestions`` under its ``__name__`` (a partial's:
         ``"divergence_onset(factor=0.1)"``); only the named ``"divergence_onset"`` stops
         the ramp at its onset.

@@ -407,7 +407,7 @@ def test_a_format_matplotlib_cannot_write_here_is_refused_up_front(tmp_path, mon
 
 
 def test_rule_choices_are_the_finder_rules():
-    from sklearn_lrf._suggestions import RULES as FINDER_RULES
+    from sklearn_lrf.rules import RULES as FINDER_RULES
 
     assert set(RULES) == set(FINDER_RULES)
 

@@ -16,8 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lrf import LRFinderDisplay, SGDLinearRegressor, SGDLogisticClassifier, lr_range_test
-from sklearn_lrf._suggestions import divergence_onset
 from sklearn_lrf.finder import DEFAULT_RULE
+from sklearn_lrf.rules import divergence_onset
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from peer_rules import (  # noqa: E402
     torch_lr_finder_curve,
 )
 
-from sklearn_lrf._suggestions import divergence_onset  # noqa: E402
+from sklearn_lrf.rules import divergence_onset  # noqa: E402
 
 LRS = np.logspace(-7, 1, 41)  # 5 points per decade
 

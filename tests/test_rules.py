@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sklearn_lrf._suggestions import (
+from sklearn_lrf.rules import (
     RULES,
     divergence_onset,
     lag_corrected,

@@ -15,6 +15,18 @@ from functools import partial
 import numpy as np
 from scipy.ndimage import median_filter
 
+__all__ = [
+    "RULES",
+    "divergence_onset",
+    "lag_corrected",
+    "minimum",
+    "slide",
+    "smoothed_curve",
+    "steepest",
+    "suggest",
+    "valley",
+]
+
 
 class MovingAverage:
     """The range test's bias-corrected moving average of the losses and its divergence test.
