@@ -621,6 +621,7 @@ def _batch_gradient(
         if loss_code == BINARY_LOG_LOSS and sample_weight is None:
             total = _binary_log_loss_slopes(Y, order, start, stop, slopes, intercept_gradient)
         else:
+            intercept_sum = intercept_gradient[0]  # a local: no store and reload per row
             for position in range(start, stop):
                 i = order[position]
                 loss, slope = one_output_loss_gradient(
@@ -630,7 +631,8 @@ def _batch_gradient(
                 total += weight * loss
                 d_output = coef.dtype.type(weight * slope)
                 slopes[position - start] = d_output
-                intercept_gradient[0] += d_output
+                intercept_sum += d_output
+            intercept_gradient[0] = intercept_sum
         if X is not None:
             _add_dense(X, order, start, stop, slopes, gradient)
         return total
@@ -692,6 +694,7 @@ def _binary_log_loss_slopes(Y, order, start, stop, slopes, intercept_gradient):
     makes it non-finite."""
     total = 0.0
     product = 1.0
+    intercept_sum = intercept_gradient[0]  # a local: no store and reload per row
     for position in range(start, stop):
         z = slopes[position - start]
         small, linear, slope = binary_log_loss_parts(z, float(Y[order[position], 0]))
@@ -702,7 +705,8 @@ def _binary_log_loss_slopes(Y, order, start, stop, slopes, intercept_gradient):
             product = 1.0
         d_output = intercept_gradient.dtype.type(slope)
         slopes[position - start] = d_output
-        intercept_gradient[0] += d_output
+        intercept_sum += d_output
+    intercept_gradient[0] = intercept_sum
     return total + math.log(product)
 
 
