@@ -15,6 +15,7 @@ import argparse
 import platform
 import time
 import tracemalloc
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -180,12 +181,38 @@ def theirs(Estimator, epochs, **kwargs):
     )
 
 
+def last_level_cache_bytes():
+    """Size of the largest CPU cache Linux reports (1 GiB if it reports none)."""
+    sizes = []
+    for path in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = path.read_text().strip()
+        unit = {"K": 2**10, "M": 2**20}.get(text[-1])
+        sizes.append(int(text[:-1]) * unit if unit else int(text))
+    return max(sizes, default=2**30)
+
+
+class CacheFlush:
+    """Writes a buffer twice the size of the last-level cache, so that every timed run starts
+    with none of X cached, whatever ran before it (this guest reports a 480 MiB L3, larger
+    than X)."""
+
+    def __init__(self):
+        self.buffer = np.zeros(2 * last_level_cache_bytes() // 8)
+
+    def __call__(self):
+        self.buffer += 1.0
+
+
 def interleaved(contenders, epochs, rounds):
     """Best seconds per epoch of each contender over ``rounds`` rounds that run every
-    contender once, in turn (after one untimed warm-up round)."""
+    contender once, in turn (after one untimed warm-up round), each after a cache flush.
+    Every other round runs them in reverse order."""
     best = dict.fromkeys(contenders, np.inf)
+    flush = CacheFlush()
     for round_ in range(rounds + 1):
-        for name, run in contenders.items():
+        order = list(contenders.items())
+        for name, run in order if round_ % 2 == 0 else reversed(order):
+            flush()
             started = time.perf_counter()
             run()
             if round_:
