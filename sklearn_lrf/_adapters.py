@@ -161,6 +161,20 @@ def model_loss(model, X, y, weights, classes=None):
     return log_loss(y, probabilities, labels=classes, sample_weight=weights)
 
 
+@contextmanager
+def seeded(estimator, seed):
+    """Run a fit of ``estimator`` seeded by ``seed`` where its parameters cannot be: a skorch net
+    (no ``random_state``) under torch's random state seeded by ``seed``, leaving torch's global
+    random state as it was. Any other estimator: nothing (seed its ``random_state``)."""
+    if not _is_skorch(estimator):
+        yield
+        return
+    torch = sys.modules["torch"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def _is_skorch(estimator):
     """Whether ``estimator`` is a skorch net (skorch is loaded if it is; it is not imported)."""
     skorch = sys.modules.get("skorch")

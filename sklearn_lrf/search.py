@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
-from ._adapters import budget_params, model_loss, rate_params
+from ._adapters import budget_params, model_loss, rate_params, seeded
 from ._compat import HasMethods, Interval, StrOptions, fit_context, safe_indexing
 from .finder import (
     RANGE_TEST_CONSTRAINTS,
@@ -116,7 +116,8 @@ diverge_threshold, validation, lr_param, batch_size
     random_state : int, RandomState instance or None, default=None
         Seeds every range test (each fold gets the same seed), the folds of an int ``cv``
         when shuffled, and the race: its held-out split and every candidate's fit (the
-        ``random_state`` of the final estimator, the same for all candidates).
+        ``random_state`` of the final estimator, the same for all candidates; for a skorch
+        net, which has none, torch's random state during the fit, restored after it).
 
     Attributes
     ----------
@@ -495,7 +496,7 @@ diverge_threshold, validation, lr_param, batch_size
         classes = np.unique(y) if classifier else None
         class_weight = self._final().get_params().get("class_weight") if classifier else None
         outcomes = Parallel(n_jobs=self.n_jobs)(
-            delayed(_race_loss)(candidate, X, y, sample_weight, class_weight, classes, split)
+            delayed(_race_loss)(candidate, X, y, sample_weight, class_weight, classes, split, seed)
             for candidate in self._race_candidates(rates, budget, seed)
             for split in folds
         )
@@ -677,9 +678,10 @@ def _fold_range_test(estimator, X, y, sample_weight, train, test, params):
     )
 
 
-def _race_loss(candidate, X, y, sample_weight, class_weight, classes, split):
-    """``(held-out loss, None)`` of one race candidate fitted on a split's training part, or
-    ``(inf, why)`` when its training fails (diverges) or its loss is not finite."""
+def _race_loss(candidate, X, y, sample_weight, class_weight, classes, split, seed):
+    """``(held-out loss, None)`` of one race candidate fitted on a split's training part
+    (seeded by ``seed`` where its parameters cannot be), or ``(inf, why)`` when its training
+    fails (diverges) or its loss is not finite."""
     train, test = split
     y_train, y_test = safe_indexing(y, train), safe_indexing(y, test)
     fit_params, test_weight = {}, None
@@ -695,8 +697,10 @@ def _race_loss(candidate, X, y, sample_weight, class_weight, classes, split):
             # A short budget rarely converges; a diverging rate overflows: both expected here.
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            candidate.fit(safe_indexing(X, train), y_train, **fit_params)
-            loss = model_loss(candidate, safe_indexing(X, test), y_test, test_weight, classes)
+            final = candidate[-1] if isinstance(candidate, Pipeline) else candidate
+            with seeded(final, seed):  # torch's data loaders draw a seed even to predict
+                candidate.fit(safe_indexing(X, train), y_train, **fit_params)
+                loss = model_loss(candidate, safe_indexing(X, test), y_test, test_weight, classes)
     except (ValueError, FloatingPointError, OverflowError) as error:
         return np.inf, f"{type(error).__name__}: {error}"
     if not np.isfinite(loss):

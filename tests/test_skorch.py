@@ -3,6 +3,7 @@ rate, losses equal to a hand-written reference, the user's settings kept for the
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.metrics import log_loss
 
@@ -160,3 +161,34 @@ def test_random_state_fixes_the_initial_weights(regression):
     other = lr_range_test(net, X, y, random_state=4, restart_steps=2, **RATES)
     np.testing.assert_array_equal(first.losses, second.losses)
     assert not np.allclose(first.losses, other.losses)
+
+
+class RandomLinear(torch.nn.Module):
+    """A linear layer with torch's default (random) initialisation."""
+
+    def __init__(self, n_in=4, n_out=1):
+        super().__init__()
+        self.layer = torch.nn.Linear(n_in, n_out)
+
+    def forward(self, X):
+        return self.layer(X)
+
+
+def test_race_fits_are_seeded_by_random_state_not_by_torchs_global_state(regression):
+    """A skorch net takes no random_state: the race seeds torch for each candidate's fit
+    (initial weights, shuffled batches), so the same random_state gives the same race
+    whatever torch's global state, and leaves that state as it was."""
+    X, y = regression
+    X, y = X.astype(np.float32), y.astype(np.float32).reshape(-1, 1)  # as skorch takes them
+    net = regressor(module=RandomLinear, iterator_train__shuffle=True, batch_size=32)
+    races = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        search = LRFinderSearch(net, race=(1 / 3, 1, 3), random_state=0, **RATES).fit(X, y)
+        races.append(search.race_results_["losses"])
+        after = torch.rand(1)
+        # Only the refit (the user's net, as the user would fit it) draws from torch's state.
+        torch.manual_seed(global_seed)
+        clone(search.best_estimator_).fit(X, y)
+        assert torch.equal(torch.rand(1), after)
+    np.testing.assert_array_equal(races[0], races[1])
