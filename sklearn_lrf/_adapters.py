@@ -32,6 +32,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.metrics import log_loss
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline
 
 from . import _sgd
 from .linear_model import _BaseSGD
@@ -159,6 +160,11 @@ def model_loss(model, X, y, weights, classes=None):
     if not np.isfinite(probabilities).all():
         return np.inf
     return log_loss(y, probabilities, labels=classes, sample_weight=weights)
+
+
+def final_step(estimator):
+    """The estimator that trains: the last step of a Pipeline, or ``estimator`` itself."""
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
 @contextmanager

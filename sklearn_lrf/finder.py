@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.validation import check_X_y, column_or_1d, indexable
 
-from ._adapters import Diverged, trainer_for
+from ._adapters import Diverged, final_step, trainer_for
 from ._compat import HasMethods, Interval, StrOptions, check_sample_weight, validate_params
 from .rules import RULES, MovingAverage, median_window, onset_index, rule_name, suggest
 from .schedules import ExponentialRamp, LinearRamp
@@ -328,7 +328,7 @@ iterable
     started = time.perf_counter()
     rng = check_random_state(random_state)
     seed = rng.randint(np.iinfo(np.int32).max)
-    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    final = final_step(estimator)
     model = trainer_for(final, lr_param, seed)
     data = _Data.prepare(
         estimator,
@@ -529,7 +529,7 @@ class _Data:
     ):
         """Check the data; ``unit_mean_weights``: rescale the weights to mean 1 (over the arrays,
         or per mini-batch of a stream), as the estimator's ``fit`` and ``partial_fit`` do."""
-        final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+        final = final_step(estimator)
         class_weight = final.get_params().get("class_weight") if is_classifier(final) else None
         batch_size_given = batch_size is not None
         if not batch_size_given:

@@ -3,9 +3,9 @@
 import warnings
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._adapters import final_step
 from .finder import lr_range_test
 from .search import LRFinderSearch
 
@@ -24,7 +24,7 @@ _RULE_MARKERS = {
 
 def _final_name(estimator):
     """Class name of ``estimator``, or of its last step if it is a Pipeline."""
-    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    final = final_step(estimator)
     return type(final).__name__
 
 

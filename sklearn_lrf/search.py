@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted, indexable
 
-from ._adapters import budget_params, model_loss, rate_params, seeded
+from ._adapters import budget_params, final_step, model_loss, rate_params, seeded
 from ._compat import HasMethods, Interval, StrOptions, fit_context, safe_indexing
 from .finder import (
     RANGE_TEST_CONSTRAINTS,
@@ -593,7 +593,7 @@ diverge_threshold, validation, lr_param, batch_size
         return router
 
     def _final(self):
-        return self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
+        return final_step(self.estimator)
 
     def _rate_params(self, rate, schedule=None):
         """Parameters of ``estimator`` that make it train at ``rate``, as the ramp set them (as
@@ -697,8 +697,8 @@ def _race_loss(candidate, X, y, sample_weight, class_weight, classes, split, see
             # A short budget rarely converges; a diverging rate overflows: both expected here.
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            final = candidate[-1] if isinstance(candidate, Pipeline) else candidate
-            with seeded(final, seed):  # torch's data loaders draw a seed even to predict
+            # Seeded around the loss too: torch's data loaders draw a seed even to predict.
+            with seeded(final_step(candidate), seed):
                 candidate.fit(safe_indexing(X, train), y_train, **fit_params)
                 loss = model_loss(candidate, safe_indexing(X, test), y_test, test_weight, classes)
     except (ValueError, FloatingPointError, OverflowError) as error:
