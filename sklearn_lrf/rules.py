@@ -92,37 +92,37 @@ def smoothed_curve(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0
     return np.asarray(learning_rates[usable], dtype=float), np.asarray(smoothed[usable])
 
 
-def minimum(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
+def minimum(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
     """One tenth of the rate at the lowest smoothed loss (fastai ``minimum``, Smith 2015).
 
     On the :func:`smoothed_curve` ``(r, s)``: ``r[argmin s] / 10``; the loss is still falling
     there, an order of magnitude below where training stops improving.
     """
-    rates, smoothed = smoothed_curve(lrs, losses, smoothing, diverge_threshold)
+    rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     return float(rates[np.argmin(smoothed)] / 10.0) if len(rates) >= 3 else np.nan
 
 
-def steepest(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
+def steepest(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
     """The rate where the smoothed loss falls fastest against ``log(lr)`` (fastai ``steep``).
 
     On the :func:`smoothed_curve` ``(r, s)``, with
     ``g_i = (s_{i+1} - s_i) / (log r_{i+1} - log r_i)``: ``r[argmin g]``.
     """
-    rates, smoothed = smoothed_curve(lrs, losses, smoothing, diverge_threshold)
+    rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     if len(rates) < 3:
         return np.nan
     slopes = np.diff(smoothed) / np.diff(np.log(rates))
     return float(rates[np.argmin(slopes)])
 
 
-def valley(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
+def valley(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
     """Halfway down the longest valley (fastai ``valley``, by Zachary Mueller).
 
     The valley is the longest strictly decreasing subsequence of the :func:`smoothed_curve`,
     ending at index ``end`` and starting ``length`` points before it; the rule returns the
     rate at ``start + int(length / 3) + int(length / 6)``.
     """
-    rates, smoothed = smoothed_curve(lrs, losses, smoothing, diverge_threshold)
+    rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     n = len(smoothed)
     if n < 3:
         return np.nan
@@ -139,7 +139,13 @@ def valley(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
 
 
 def slide(
-    lrs, losses, lr_diff=15, thresh=0.005, adjust_value=1.0, smoothing=0.98, diverge_threshold=4.0
+    learning_rates,
+    losses,
+    lr_diff=15,
+    thresh=0.005,
+    adjust_value=1.0,
+    smoothing=0.98,
+    diverge_threshold=4.0,
 ):
     """The interval-slide rule (fastai ``slide``, by Andrew Chang).
 
@@ -148,7 +154,7 @@ def slide(
     ``thresh``; returns the rate at the window's left end when it stops, times
     ``adjust_value``.
     """
-    rates, smoothed = smoothed_curve(lrs, losses, smoothing, diverge_threshold)
+    rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     if len(rates) < 3:
         return np.nan
     gradient = np.gradient(smoothed)
@@ -160,7 +166,7 @@ def slide(
     return float(suggestion * adjust_value)
 
 
-def lag_corrected(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
+def lag_corrected(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
     """Step back from the smoothed minimum by the average's mean age, then triple the rate.
 
     The bias-corrected moving average at point ``m`` of the ramp weighs the raw loss of point
@@ -178,7 +184,7 @@ def lag_corrected(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
     3 over 1 and 1/3. The cap ``r[i] / 3`` keeps the rule below the minimum when the average
     barely lags (little smoothing, or restart mode's short curves).
     """
-    rates, smoothed = smoothed_curve(lrs, losses, smoothing, diverge_threshold)
+    rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     if len(rates) < 3:
         return np.nan
     i = int(np.argmin(smoothed))
@@ -188,7 +194,7 @@ def lag_corrected(lrs, losses, smoothing=0.98, diverge_threshold=4.0):
     return float(min(3.0 * rates[max(0, round(i - mean_age))], rates[i] / 3.0))
 
 
-def divergence_onset(lrs, losses, median_decades=0.2, threshold=4.0, factor=0.047):
+def divergence_onset(learning_rates, losses, median_decades=0.2, threshold=4.0, factor=0.047):
     """``factor`` times the rate where the ramp starts to blow up, read without lag.
 
     It reads the raw losses of an exponential ramp that goes on until the loss blows up. Over
@@ -207,9 +213,9 @@ def divergence_onset(lrs, losses, median_decades=0.2, threshold=4.0, factor=0.04
     end = len(losses) if usable.all() else int(np.argmin(usable))
     if end < 3:
         return np.nan
-    lrs = np.asarray(lrs[:end], dtype=float)
-    onset = onset_index(losses[:end], median_window(lrs, median_decades), threshold)
-    return float(lrs[end - 1 if onset is None else onset] * factor)
+    learning_rates = np.asarray(learning_rates[:end], dtype=float)
+    onset = onset_index(losses[:end], median_window(learning_rates, median_decades), threshold)
+    return float(learning_rates[end - 1 if onset is None else onset] * factor)
 
 
 def median_window(lrs, median_decades=0.2):
