@@ -54,7 +54,8 @@ class LRFinderResult:
         Rate of each recorded point, increasing.
     losses : ndarray of shape (n_points,)
         Loss measured after the update(s) at that rate on data they did not see (the next
-        mini-batch, or the validation set), so the curve is not shifted by one step.
+        mini-batch, or the validation set), so the curve is not shifted by one step. The last
+        may be inf or NaN, where the ramp blew up.
     smoothed_losses : ndarray of shape (n_points,)
         Bias-corrected exponential moving average of ``losses``.
     diverged_at : int or None
@@ -62,7 +63,8 @@ class LRFinderResult:
         test: the smoothed loss above ``diverge_threshold`` times its best, the default rule's
         confirmed onset, or a non-finite loss). None if it never did.
     suggestions : dict of str to float
-        Every rule's suggested rate (NaN when the curve is too short to read).
+        Every rule's suggested rate: NaN when the curve is too short to read, or when the
+        rule's pick is not finite or below the ramp's first rate.
     rule : str
         The rule behind ``best_lr``.
     loss_name : str
@@ -290,14 +292,16 @@ iterable
         mini-batch; ``class_weight`` weighs it too.
     rule : {"default", "divergence_onset", "lag_corrected", "minimum", "steepest", "valley", \
 "slide"} or callable, default="default"
-        Rule behind ``result.best_lr``; ``"default"`` is ``DEFAULT_RULE``
-        (``"divergence_onset"``). Every rule is a callable
+        Rule behind ``result.best_lr``; ``"default"`` is ``"divergence_onset"``. Every rule
+        is a callable
         ``rule(learning_rates, losses) -> float`` of the raw losses of the whole recorded
         curve; pass your own, or a built-in configured with ``functools.partial`` (e.g.
         ``partial(divergence_onset, factor=0.1)``, from ``sklearn_lrf.rules``). A
         callable is listed in ``result.suggestions`` under its ``__name__`` (a partial's:
-        ``"divergence_onset(factor=0.1)"``); only the named ``"divergence_onset"`` stops
-        the ramp at its onset.
+        ``"divergence_onset(factor=0.1)"``). Only the named ``"divergence_onset"`` stops
+        the ramp at its onset; with any other rule (a configured ``divergence_onset``
+        included) the ramp runs on until the moving average diverges, a few more updates, so
+        the smoothed rules' entries in ``result.suggestions`` can differ from a default run.
     lr_param : str, default=None
         Name of the learning-rate parameter of a foreign estimator (``"eta0"`` or
         ``"learning_rate_init"`` are found automatically).
@@ -412,10 +416,11 @@ iterable
         )
     elif stop >= 3 and not np.isfinite(suggestions[rule]):
         warnings.warn(
-            f"The {rule} rule's pick fell below the ramp's first rate {learning_rates[0]:.3g}: "
-            "the curve shows no safe rate in the range tested, so there is no suggestion. "
+            f"The {rule} rule gave no rate in the range tested (it returned NaN, or a rate "
+            f"below the ramp's first, {learning_rates[0]:.3g}), so there is no suggestion. "
             "Lower min_lr or scale the features; if the raw losses are very noisy (a batch of "
-            "a few samples), measure them on held-out data with validation=0.1.",
+            "a few samples), measure them on held-out data with validation=0.1; if the rule "
+            "is your own, check what it returns on result.learning_rates and result.losses.",
             UserWarning,
             stacklevel=3,  # past scikit-learn's validate_params wrapper, to the caller
         )
@@ -588,7 +593,7 @@ class _Data:
         classifier = is_classifier(final)
         if not classifier and np.ndim(y) == 2 and np.shape(y)[1] == 1:
             y = np.ravel(y)  # the column skorch's regressors take
-        checks = dict(accept_sparse="csr", dtype=None, y_numeric=not classifier)
+        checks = dict(accept_sparse="csr", dtype=None, y_numeric=not classifier, estimator=final)
         preprocessed = isinstance(estimator, Pipeline) and len(estimator) > 1
         if preprocessed:  # the Pipeline's own steps take X as given (column names, NaN, text)
             X, y = indexable(X, column_or_1d(y))

@@ -1,9 +1,11 @@
 """Suggestion rules: learning rates read off a range-test curve, and :func:`suggest`.
 
 Every rule is called as ``rule(learning_rates, losses) -> float`` with the raw losses of the
-whole recorded curve (``LRFinderResult.losses``; the last may be non-finite where the ramp
-blew up); a built-in's keyword parameters (defaults after those two) are set with
-``functools.partial``. :func:`divergence_onset`, the default, reads the raw losses; the fastai
+whole recorded curve (``LRFinderResult.losses``; the last may be inf or NaN where the ramp
+blew up). Pass a rule of your own, or a built-in whose keyword parameters (defaults after
+those two) are set with ``functools.partial``, as ``rule=`` to ``lr_range_test``,
+``LRFinderSearch`` or ``LRFinderDisplay``. :func:`divergence_onset`, the default, reads the
+raw losses; the fastai
 rules (after ``fastai/callback/schedule.py``, fastai 2.7) and ``lag_corrected`` read the
 bias-corrected moving average of :func:`smoothed_curve`. ``benchmarks/README.md`` compares
 them all.
@@ -97,6 +99,8 @@ def minimum(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
 
     On the :func:`smoothed_curve` ``(r, s)``: ``r[argmin s] / 10``; the loss is still falling
     there, an order of magnitude below where training stops improving.
+
+    {curve}
     """
     rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     return float(rates[np.argmin(smoothed)] / 10.0) if len(rates) >= 3 else np.nan
@@ -106,7 +110,9 @@ def steepest(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
     """The rate where the smoothed loss falls fastest against ``log(lr)`` (fastai ``steep``).
 
     On the :func:`smoothed_curve` ``(r, s)``, with
-    ``g_i = (s_{i+1} - s_i) / (log r_{i+1} - log r_i)``: ``r[argmin g]``.
+    ``g_i = (s_{{i+1}} - s_i) / (log r_{{i+1}} - log r_i)``: ``r[argmin g]``.
+
+    {curve}
     """
     rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     if len(rates) < 3:
@@ -121,6 +127,8 @@ def valley(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0):
     The valley is the longest strictly decreasing subsequence of the :func:`smoothed_curve`,
     ending at index ``end`` and starting ``length`` points before it; the rule returns the
     rate at ``start + int(length / 3) + int(length / 6)``.
+
+    {curve}
     """
     rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     n = len(smoothed)
@@ -153,6 +161,8 @@ def slide(
     its start while the loss gradients (``np.gradient``) at its two ends differ by more than
     ``thresh``; returns the rate at the window's left end when it stops, times
     ``adjust_value``.
+
+    {curve}
     """
     rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     if len(rates) < 3:
@@ -183,6 +193,8 @@ def lag_corrected(learning_rates, losses, smoothing=0.98, diverge_threshold=4.0)
     more than a ramp point, which inherits the progress of all smaller rates. The benchmark chose
     3 over 1 and 1/3. The cap ``r[i] / 3`` keeps the rule below the minimum when the average
     barely lags (little smoothing, or restart mode's short curves).
+
+    {curve}
     """
     rates, smoothed = smoothed_curve(learning_rates, losses, smoothing, diverge_threshold)
     if len(rates) < 3:
@@ -198,15 +210,32 @@ def divergence_onset(learning_rates, losses, median_decades=0.2, threshold=4.0, 
     """``factor`` times the rate where the ramp starts to blow up, read without lag.
 
     It reads the raw losses of an exponential ramp that goes on until the loss blows up. Over
-    the finite, positive prefix of the curve, the log10 losses pass through a centred running
-    median about ``median_decades`` wide (5 points at 15 per decade; it removes isolated spikes
-    and does not lag); the onset is the first rate where that curve exceeds ``threshold`` times
-    its running minimum (the last rate if it never does: the ramp then did not contain its
-    turn). Returns ``factor * onset``.
+    the finite, positive prefix of the curve, the losses pass through a centred running median
+    (of their log10) about ``median_decades`` wide (5 points at 15 per decade; it removes
+    isolated spikes and does not lag); the onset is the first rate where that median exceeds
+    ``threshold`` times its running minimum (the last rate if it never does: the ramp then did
+    not contain its turn). Returns ``factor * onset``.
 
     ``benchmarks/bench_finder.py`` fitted ``factor = 10 ** -1.33`` (the median over 24 problems
     of log10(grid-best rate / onset); the spread is 0.93 decade) and evaluated it leaving each
-    problem out: median regret 1.066. NaN with fewer than 3 usable points.
+    problem out: median regret 1.066.
+
+    Parameters
+    ----------
+    learning_rates, losses : array-like of shape (n_points,)
+        The recorded curve: increasing rates of an exponential ramp and their raw losses (the
+        last may be inf or NaN where the ramp blew up).
+    median_decades : float, default=0.2
+        Width of the running median, in decades of rate.
+    threshold : float, default=4.0
+        How many times its running minimum the median must exceed.
+    factor : float, default=0.047
+        The pick as a multiple of the onset.
+
+    Returns
+    -------
+    float
+        The suggested rate; NaN with fewer than 3 usable points.
     """
     losses = np.asarray(losses, dtype=float)
     usable = np.isfinite(losses) & (losses > 0)
@@ -244,6 +273,22 @@ def onset_index(losses, window, threshold=4.0, confirmed=False):
     return int(np.argmax(above))
 
 
+_SMOOTHED_RULE_PARAMETERS = """Parameters
+    ----------
+    learning_rates, losses : array-like of shape (n_points,)
+        The recorded curve: increasing rates and their raw losses (the last may be inf or NaN
+        where the ramp blew up).
+    smoothing, diverge_threshold : float, default=0.98 and 4.0
+        Of the :func:`smoothed_curve` the rule reads (the range test passes its own).
+
+    Returns
+    -------
+    float
+        The suggested rate; NaN with fewer than 3 usable points."""
+
+for _rule in (minimum, steepest, valley, slide, lag_corrected):
+    _rule.__doc__ = _rule.__doc__.format(curve=_SMOOTHED_RULE_PARAMETERS)
+
 RULES = {
     "divergence_onset": divergence_onset,
     "minimum": minimum,
@@ -272,8 +317,9 @@ def suggest(learning_rates, losses, rule=None, smoothing=0.98, diverge_threshold
     learning_rates, losses : ndarray of shape (n_points,)
         The curve: increasing rates and their raw losses.
     rule : callable, default=None
-        A further rule ``rule(learning_rates, losses) -> float``, listed under
-        :func:`rule_name`.
+        A further rule ``rule(learning_rates, losses) -> float``, listed under its name: the
+        function's ``__name__``, or for a ``functools.partial`` e.g.
+        ``"divergence_onset(factor=0.1)"``.
     smoothing, diverge_threshold : float, default=0.98, 4.0
         The range test's settings, given to the rules of ``RULES`` that take them.
 

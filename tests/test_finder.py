@@ -529,3 +529,20 @@ def test_only_the_adapters_reach_into_our_estimators():
         tree = ast.parse(Path(module.__file__).read_text())
         used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
         assert not used & private, (module.__name__, used & private)
+
+
+@pytest.mark.parametrize(
+    "pick", [lambda rates: np.nan, lambda rates: rates[0] / 2], ids=["nan", "below the ramp"]
+)
+def test_a_chosen_rule_without_a_usable_pick_warns_and_suggests_nothing(quadratic, pick):
+    """NaN, or a rate below the ramp's first, is no suggestion: best_lr is NaN, and the
+    warning names the rule and says what to check."""
+    X, y = quadratic
+
+    def my_rule(learning_rates, losses):
+        return pick(learning_rates)
+
+    with pytest.warns(UserWarning, match=r"The my_rule rule gave no rate in the range tested"):
+        result = lr_range_test(SGDLinearRegressor(), X, y, rule=my_rule, random_state=0)
+    assert np.isnan(result.best_lr) and result.rule == "my_rule"
+    assert np.isfinite(result.suggestions["divergence_onset"])  # the others still read the curve
