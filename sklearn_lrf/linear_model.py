@@ -605,11 +605,11 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
                 )
         else:
             check_classification_targets(y)
-        if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes={np.unique(classes).tolist()} differs from the classes of the first "
-                f"partial_fit call, {self.classes_.tolist()}."
-            )
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()} differs from the classes of the "
+                    f"first partial_fit call, {self.classes_.tolist()}."
+                )
         return self._loop_targets(y, dtype, codes)
 
     def _loop_targets(self, y, dtype, codes=None):
