@@ -610,21 +610,27 @@ class SGDLogisticClassifier(ClassifierMixin, _BaseSGD):
                     f"classes={np.unique(classes).tolist()} differs from the classes of the "
                     f"first partial_fit call, {self.classes_.tolist()}."
                 )
-        return self._loop_targets(y, dtype, codes)
+        return self._coded_targets(self._codes(y) if codes is None else codes, dtype)
 
-    def _loop_targets(self, y, dtype, codes=None):
-        """Targets for the training loop: the class codes of ``y`` (given, or looked up in
-        ``classes_``), the loss and the number of outputs."""
-        if codes is None:
-            codes = np.searchsorted(self.classes_, y)
-            n_classes = len(self.classes_)
-            unknown = (codes >= n_classes) | (self.classes_[np.minimum(codes, n_classes - 1)] != y)
-            if np.any(unknown):
-                raise ValueError(
-                    f"y holds labels not in classes_ {self.classes_.tolist()}: "
-                    f"{np.unique(np.asarray(y)[unknown]).tolist()}. Pass every label in "
-                    "`classes` on the first call to partial_fit."
-                )
+    def _loop_targets(self, y, dtype):
+        return self._coded_targets(self._codes(y), dtype)
+
+    def _codes(self, y):
+        """Index of each label of ``y`` in ``classes_``; an unknown label is an error."""
+        codes = np.searchsorted(self.classes_, y)
+        n_classes = len(self.classes_)
+        unknown = (codes >= n_classes) | (self.classes_[np.minimum(codes, n_classes - 1)] != y)
+        if np.any(unknown):
+            raise ValueError(
+                f"y holds labels not in classes_ {self.classes_.tolist()}: "
+                f"{np.unique(np.asarray(y)[unknown]).tolist()}. Pass every label in "
+                "`classes` on the first call to partial_fit."
+            )
+        return codes
+
+    def _coded_targets(self, codes, dtype):
+        """Targets for the training loop from the class codes, the loss and the number of
+        outputs."""
         Y = codes.astype(dtype)[:, None]
         if len(self.classes_) == 2:
             return Y, BinaryLogLoss, 1
