@@ -32,10 +32,16 @@ def one_output_loss_gradient(code, z, y):
       numbers, and nothing overflows. One ``exp`` serves the loss and the sigmoid.
     """
     if code == SQUARED_ERROR:
-        residual = z - y
-        return 0.5 * residual * residual, residual
+        return squared_error_loss_gradient(z, y)
     small, linear, slope = binary_log_loss_parts(z, y)
     return math.log1p(small) + linear, slope
+
+
+@njit(cache=True, inline="always")
+def squared_error_loss_gradient(z, y):
+    """``(loss, dl/dz)`` of the squared error ``(z - y) ** 2 / 2``."""
+    residual = z - y
+    return 0.5 * residual * residual, residual
 
 
 @njit(cache=True, inline="always")
