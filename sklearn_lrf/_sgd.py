@@ -596,10 +596,12 @@ def _batch_gradient(
     ``intercept_gradient``; on sparse X, with the weights ``scale * coef``, write each row's
     derivatives in its outputs into ``slopes`` instead. Return the summed weighted loss.
 
-    With one output (squared error, binary log loss; ``outputs`` None) the outputs of the
-    whole batch come first, then their losses, so that the ``exp`` and ``log1p`` of different
-    rows overlap each other and the reads of the rows are not held up behind them; on dense X
-    the gradient then adds the batch's rows again, from the second-level cache. With several
+    With one output (``outputs`` None), dense squared error adds each row's gradient as soon as
+    it has the row's output. Otherwise (binary log loss, sparse rows) the outputs of the whole
+    batch come first, then their losses, so that the ``exp`` and ``log1p`` of different rows
+    overlap each other and the reads of the rows are not held up behind them (a call to ``exp``
+    within the row loop would make it spill its vector registers); on dense X the gradient then
+    adds the batch's rows again, from the second-level cache. With several outputs
     (multinomial log loss), ``outputs`` holds one row's outputs.
     """
     n_rows = order.shape[0]
