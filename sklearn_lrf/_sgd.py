@@ -600,7 +600,7 @@ def _batch_gradient(
     it has the row's output. Otherwise (binary log loss, sparse rows) the outputs of the whole
     batch come first, then their losses, so that the ``exp`` and ``log1p`` of different rows
     overlap each other and the reads of the rows are not held up behind them (the log loss's
-    gradient added in the row loop, even 2 to 8 rows late, made the epoch 15% slower); on dense
+    gradient added in the row loop, even 2 to 8 rows late, made a prototype 18% slower); on dense
     X the gradient then
     adds the batch's rows again, from the second-level cache. With several outputs
     (multinomial log loss), ``outputs`` holds one row's outputs.
