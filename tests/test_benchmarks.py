@@ -38,6 +38,8 @@ def test_bench_sgd_prints_its_table():
     for line in [
         "squared error float64: sklearn / ours",
         "log loss float64: ours / shuffled read",
+        "read shuffled rows of X, prefetch 64 KiB ahead",
+        "fastest shuffled read: prefetch",
         "log loss: float64 / float32",
         "log loss, batch 256: sklearn / ours",
         "numpy GEMM loop / ours",
