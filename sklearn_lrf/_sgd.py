@@ -476,7 +476,8 @@ def _sgd_steps(
     gradient = np.empty(0 if lazy else coef.shape[0], coef.dtype)
     intercept_gradient = np.empty_like(intercept)
     # A batch's outputs, then their derivatives in them, row after row (float64): sparse rows,
-    # and dense rows with one output.
+    # and dense rows with one output (unused by the squared error, whose dense rows take one
+    # pass; one small buffer per call).
     one_dense = X is not None and outputs is None
     slopes = np.empty(0 if X_indptr is None and not one_dense else batch_size * intercept.shape[0])
     scale = 1.0
@@ -600,10 +601,9 @@ def _batch_gradient(
     it has the row's output. Otherwise (binary log loss, sparse rows) the outputs of the whole
     batch come first, then their losses, so that the ``exp`` and ``log1p`` of different rows
     overlap each other and the reads of the rows are not held up behind them (the log loss's
-    gradient added in the row loop, even 2 to 8 rows late, made a prototype 18% slower); on dense
-    X the gradient then
-    adds the batch's rows again, from the second-level cache. With several outputs
-    (multinomial log loss), ``outputs`` holds one row's outputs.
+    gradient added in the row loop, even 2 to 8 rows late, made a prototype 18% slower); on
+    dense X the gradient then adds the batch's rows again, from the second-level cache. With
+    several outputs (multinomial log loss), ``outputs`` holds one row's outputs.
     """
     n_rows = order.shape[0]
     total = 0.0
